@@ -1,0 +1,57 @@
+// flotilla: one program, one subcommand per task (Slurm-style commands, the
+// simulator, rewards, settlement). This file only dispatches.
+#include <array>
+#include <exception>
+#include <iostream>
+#include <string_view>
+
+#include "cli/commands.h"
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  int (*run)(const flotilla::cli::Args&);
+};
+
+constexpr std::array kCommands{
+    Command{"fleet", "inspect fleet files (fleet show FILE [--json])",
+            flotilla::cli::fleet_command},
+    Command{"sbatch", "parse a #SBATCH job script (--parse-only --json FILE)",
+            flotilla::cli::sbatch_command},
+};
+
+void usage(std::ostream& out) {
+  out << "usage: flotilla COMMAND [ARGS...]   (flotilla COMMAND --help for its options)\n\n"
+         "commands:\n";
+  for (const Command& c : kCommands) {
+    out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << '\n';
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  const std::string_view name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (c.name != name) continue;
+    try {
+      return c.run(flotilla::cli::Args(argv + 2, argv + argc));
+    } catch (const std::exception& e) {
+      // Option parsing errors from Boost and anything unexpected: one line.
+      std::cerr << "flotilla " << name << ": " << e.what() << '\n';
+      return 2;
+    }
+  }
+  std::cerr << "flotilla: unknown command '" << name << "' (flotilla --help lists them)\n";
+  return 2;
+}
