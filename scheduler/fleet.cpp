@@ -6,11 +6,16 @@ namespace flotilla {
 
 std::string_view level_name(Level level) {
   switch (level) {
-    case Level::kNode: return "node";
-    case Level::kSwitch: return "switch";
-    case Level::kSite: return "site";
-    case Level::kRegion: return "region";
-    case Level::kFleet: return "fleet";
+    case Level::kNode:
+      return "node";
+    case Level::kSwitch:
+      return "switch";
+    case Level::kSite:
+      return "site";
+    case Level::kRegion:
+      return "region";
+    case Level::kFleet:
+      return "fleet";
   }
   return "?";
 }
@@ -19,6 +24,12 @@ std::optional<std::uint32_t> Fleet::find_node(std::string_view name) const {
   auto it = node_index_.find(name);
   if (it == node_index_.end()) return std::nullopt;
   return it->second;
+}
+
+std::uint32_t Fleet::node_of_gpu(std::uint32_t gpu) const {
+  auto it = std::upper_bound(nodes_.begin(), nodes_.end(), gpu,
+                             [](std::uint32_t g, const Node& n) { return g < n.first_gpu; });
+  return static_cast<std::uint32_t>(it - nodes_.begin()) - 1;
 }
 
 Level Fleet::common_level(std::uint32_t a, std::uint32_t b) const {
@@ -68,6 +79,13 @@ FleetBuilder::FleetBuilder(std::string name, const GpuCatalog& catalog) {
   fleet_.catalog_ = &catalog;
 }
 
+void FleetBuilder::reserve(std::size_t nodes) {
+  fleet_.nodes_.reserve(nodes);
+  fleet_.node_names_.reserve(nodes);
+  seen_hosts_.reserve(nodes);
+  provider_index_.reserve(nodes);
+}
+
 void FleetBuilder::add_region(std::string name, Link uplink) {
   fleet_.regions_.push_back(Region{.name = std::move(name),
                                    .uplink = uplink,
@@ -77,22 +95,20 @@ void FleetBuilder::add_region(std::string name, Link uplink) {
 
 void FleetBuilder::add_site(std::string name, Link uplink) {
   fleet_.regions_.back().num_sites++;
-  fleet_.sites_.push_back(
-      Site{.name = std::move(name),
-           .uplink = uplink,
-           .region = static_cast<std::uint32_t>(fleet_.regions_.size() - 1),
-           .first_switch = static_cast<std::uint32_t>(fleet_.switches_.size()),
-           .num_switches = 0});
+  fleet_.sites_.push_back(Site{.name = std::move(name),
+                               .uplink = uplink,
+                               .region = static_cast<std::uint32_t>(fleet_.regions_.size() - 1),
+                               .first_switch = static_cast<std::uint32_t>(fleet_.switches_.size()),
+                               .num_switches = 0});
 }
 
 void FleetBuilder::add_switch(std::string name, Link uplink) {
   fleet_.sites_.back().num_switches++;
-  fleet_.switches_.push_back(
-      Switch{.name = std::move(name),
-             .uplink = uplink,
-             .site = static_cast<std::uint32_t>(fleet_.sites_.size() - 1),
-             .first_node = static_cast<std::uint32_t>(fleet_.nodes_.size()),
-             .num_nodes = 0});
+  fleet_.switches_.push_back(Switch{.name = std::move(name),
+                                    .uplink = uplink,
+                                    .site = static_cast<std::uint32_t>(fleet_.sites_.size() - 1),
+                                    .first_node = static_cast<std::uint32_t>(fleet_.nodes_.size()),
+                                    .num_nodes = 0});
 }
 
 Status FleetBuilder::add_node(std::string name, const Node& node, std::string_view provider) {
