@@ -1,10 +1,10 @@
 #include "scheduler/gpu_catalog.h"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <stdexcept>
-#include <toml++/toml.h>
 
 extern const std::string_view flotilla_gpu_catalog_toml;
 
@@ -70,11 +70,10 @@ Result<GpuCatalog> GpuCatalog::parse(std::string_view toml_text, const std::stri
         g.aliases.push_back(*s);
       }
     }
-    for (auto [key, field] : {std::pair{"bf16_tflops", &g.bf16_tflops},
-                              std::pair{"mem_gb", &g.mem_gb},
-                              std::pair{"mem_bw_gbs", &g.mem_bw_gbs},
-                              std::pair{"intra_node_gbs", &g.intra_node_gbs},
-                              std::pair{"watts", &g.watts}}) {
+    for (auto [key, field] :
+         {std::pair{"bf16_tflops", &g.bf16_tflops}, std::pair{"mem_gb", &g.mem_gb},
+          std::pair{"mem_bw_gbs", &g.mem_bw_gbs}, std::pair{"intra_node_gbs", &g.intra_node_gbs},
+          std::pair{"watts", &g.watts}}) {
       Result<double> v = positive(*t, key, origin);
       if (!v) return v.status();
       *field = *v;

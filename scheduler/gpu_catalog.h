@@ -25,10 +25,10 @@ struct GpuType {
   std::vector<std::string> aliases;  // Slurm gres types and trace names, e.g. "h100"
   double bf16_tflops = 0;            // dense tensor BF16 (FP16 where the GPU has no BF16)
   double mem_gb = 0;
-  double mem_bw_gbs = 0;             // GB/s
-  double intra_node_gbs = 0;         // GPU<->GPU inside a node (NVLink or PCIe), GB/s
-  bool nvlink = false;               // NVLink/P2P between GPUs of one domain
-  double watts = 0;                  // board power
+  double mem_bw_gbs = 0;                       // GB/s
+  double intra_node_gbs = 0;                   // GPU<->GPU inside a node (NVLink or PCIe), GB/s
+  bool nvlink = false;                         // NVLink/P2P between GPUs of one domain
+  double watts = 0;                            // board power
   std::uint64_t price_micro_usd_per_hour = 0;  // typical rental price, default for fleets
   std::string source;
 };

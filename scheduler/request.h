@@ -27,20 +27,20 @@ struct JobRequest {
   std::optional<std::uint32_t> gpus;           // --gpus / -G: whole job
   std::optional<std::uint32_t> gpus_per_node;  // --gpus-per-node, --gres=gpu:N
   std::optional<std::uint32_t> gpus_per_task;
-  std::vector<std::string> gpu_types;          // acceptable types, as written
-  std::uint16_t gpu_milli = 1000;              // < 1000: a share of one GPU (traces)
-  std::optional<std::uint32_t> min_gpu_mem_gb; // "any GPU with at least X GB"
-  std::optional<std::uint64_t> mem_mb;         // --mem, per node
+  std::vector<std::string> gpu_types;           // acceptable types, as written
+  std::uint16_t gpu_milli = 1000;               // < 1000: a share of one GPU (traces)
+  std::optional<std::uint32_t> min_gpu_mem_gb;  // "any GPU with at least X GB"
+  std::optional<std::uint64_t> mem_mb;          // --mem, per node
   std::optional<std::uint64_t> mem_per_gpu_mb;
   std::optional<std::uint64_t> mem_per_cpu_mb;
-  std::optional<Seconds> time_limit;           // unset: the partition's default
-  bool time_unlimited = false;                 // --time=UNLIMITED / INFINITE
+  std::optional<Seconds> time_limit;  // unset: the partition's default
+  bool time_unlimited = false;        // --time=UNLIMITED / INFINITE
   std::string partition, account, qos, constraint, dependency, array;
   std::string output, error, open_mode, signal, mail_type, mail_user;
   bool exclusive = false;
   bool requeue = false;
   bool overcommit = false;
-  std::optional<std::uint32_t> switches;       // --switches=N[@WAIT]
+  std::optional<std::uint32_t> switches;  // --switches=N[@WAIT]
   std::optional<Seconds> switches_wait;
 };
 

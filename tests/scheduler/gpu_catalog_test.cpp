@@ -7,9 +7,9 @@ namespace {
 
 TEST(GpuCatalog, BuiltinHasTheReferenceGpusWithSources) {
   const GpuCatalog& c = GpuCatalog::builtin();
-  for (const char* name : {"H100-SXM", "H100-PCIe", "H200", "A100-SXM-80GB", "L40S", "RTX4090",
-                           "RTX3090", "RTX-A6000", "P100", "T4", "V100-SXM2-16GB",
-                           "V100-SXM2-32GB", "A10", "G2", "G3"}) {
+  for (const char* name :
+       {"H100-SXM", "H100-PCIe", "H200", "A100-SXM-80GB", "L40S", "RTX4090", "RTX3090", "RTX-A6000",
+        "P100", "T4", "V100-SXM2-16GB", "V100-SXM2-32GB", "A10", "G2", "G3"}) {
     std::optional<GpuTypeId> id = c.find(name);
     ASSERT_TRUE(id) << name;
     EXPECT_FALSE(c.at(*id).source.empty()) << name;
