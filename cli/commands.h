@@ -13,5 +13,6 @@ using Args = std::vector<std::string>;
 
 int fleet_command(const Args& args);   // flotilla fleet show FILE [--json]
 int sbatch_command(const Args& args);  // flotilla sbatch --parse-only [--json] FILE
+int place_command(const Args& args);   // flotilla place --fleet FILE SCRIPT...
 
 }  // namespace flotilla::cli

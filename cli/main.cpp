@@ -20,6 +20,8 @@ constexpr std::array kCommands{
             flotilla::cli::fleet_command},
     Command{"sbatch", "parse a #SBATCH job script (--parse-only --json FILE)",
             flotilla::cli::sbatch_command},
+    Command{"place", "place job scripts on a fleet (--fleet FILE SCRIPT...)",
+            flotilla::cli::place_command},
 };
 
 void usage(std::ostream& out) {
