@@ -59,6 +59,7 @@ FleetState::FleetState(const Fleet& fleet) : fleet_(&fleet) {
     nodes_[i].switch_slot = it->second;
   }
   hist_.assign(slot_ids.size() * kFreeSlots, 0);
+  slot_free_.assign(slot_ids.size(), 0);
   for (std::uint32_t i = 0; i < n; ++i) index_node(i, +1);
 }
 
@@ -74,6 +75,7 @@ void FleetState::index_node(std::uint32_t node, int delta) {
   NodeRecord& r = nodes_[node];
   const unsigned f = static_cast<unsigned>(std::popcount(r.free_mask));
   hist_[std::size_t{r.switch_slot} * kFreeSlots + f] += static_cast<std::uint32_t>(delta);
+  slot_free_[r.switch_slot] += static_cast<std::uint32_t>(delta * static_cast<int>(f));
   free_whole_ += static_cast<std::uint64_t>(delta) * f;
   if (f == 0) return;  // no placer looks for nodes without a free GPU
   std::vector<std::uint32_t>& b = buckets_[r.cls * kFreeSlots + f];
@@ -182,7 +184,7 @@ std::size_t FleetState::memory_bytes() const {
   std::size_t bytes = sizeof(*this);
   bytes += bucket_mask_.capacity() * sizeof(std::uint32_t) +
            nodes_.capacity() * sizeof(NodeRecord) + milli_used_.capacity() * sizeof(std::uint16_t) +
-           hist_.capacity() * sizeof(std::uint32_t);
+           hist_.capacity() * sizeof(std::uint32_t) + slot_free_.capacity() * sizeof(std::uint32_t);
   for (const auto& b : buckets_) bytes += sizeof(b) + b.capacity() * sizeof(std::uint32_t);
   for (const auto& c : class_switches_) bytes += sizeof(c) + c.capacity() * sizeof(SwitchSlot);
   for (const auto& c : type_classes_) bytes += sizeof(c) + c.capacity() * sizeof(std::uint16_t);

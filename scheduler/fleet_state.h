@@ -73,6 +73,8 @@ class FleetState {
     return std::span<const std::uint32_t, kFreeSlots>(&hist_[std::size_t{slot} * kFreeSlots],
                                                       kFreeSlots);
   }
+  // Whole free GPUs in one (switch, class) slot: the histogram's weighted sum.
+  std::uint32_t free_gpus_in(std::uint32_t slot) const { return slot_free_[slot]; }
   // GPUs of class `cls` that are partly held by fractional requests.
   std::span<const std::uint32_t> shared_gpus(std::uint16_t cls) const { return shared_[cls]; }
 
@@ -114,6 +116,7 @@ class FleetState {
   std::vector<std::vector<std::uint32_t>> buckets_;
   std::vector<std::uint32_t> bucket_mask_;                       // per class
   std::vector<std::uint32_t> hist_;                              // per (switch, class) slot
+  std::vector<std::uint32_t> slot_free_;                         // per slot: whole free GPUs
   std::vector<std::vector<SwitchSlot>> class_switches_;          // per class
   std::vector<std::vector<std::uint32_t>> shared_;               // per class
   std::unordered_map<std::uint32_t, std::uint32_t> shared_pos_;  // gpu -> index in shared_

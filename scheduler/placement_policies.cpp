@@ -2,6 +2,7 @@
 // Placer leaves open (see placer.h).
 #include <algorithm>
 #include <array>
+#include <tuple>
 
 #include "scheduler/placer.h"
 
@@ -188,7 +189,56 @@ class FgdPlacer final : public Placer {
   }
 };
 
-constexpr std::array<std::string_view, 4> kNames{"best-fit", "first-fit", "random", "fgd"};
+// GPU packing, the FGD paper's packing baseline (Weng et al., USENIX ATC'23,
+// section 6; "GPU Packing" in its artifact): keep idle nodes idle. A share
+// goes first on a partly-used GPU (the tightest room), then on a free GPU of a
+// node already in use, and only then on an idle node; whole GPUs go on a node
+// already in use before an idle one. Among nodes in use the fewest free GPUs
+// wins (the artifact leaves that tie to chance); among idle nodes the smallest.
+class PackingPlacer final : public Placer {
+ public:
+  using Placer::Placer;
+  std::string_view name() const override { return "packing"; }
+
+ protected:
+  std::optional<std::uint32_t> pick_node(const FleetState& state, const NodeNeed& need) override {
+    std::optional<std::uint32_t> in_use, idle;
+    // Buckets come lowest free count first: the first of each kind is the tightest.
+    for_each_bucket(state, need,
+                    [&](std::uint16_t cls, unsigned free, std::span<const std::uint32_t> nodes) {
+                      if (free < state.classes()[cls].gpu_count) {
+                        in_use = nodes.back();
+                        return true;
+                      }
+                      if (!idle) idle = nodes.back();
+                      return false;
+                    });
+    return in_use ? in_use : idle;
+  }
+  std::size_t pick_scope(std::span<const ScopeCandidate> c) override {
+    return BestFitPlacer::tightest(c);
+  }
+  std::size_t pick_share(const FleetState& state, std::span<const ShareCandidate> c,
+                         std::uint16_t) override {
+    // Rank: 0 a partly-used GPU, 1 a free GPU on a node in use, 2 an idle node;
+    // then the tightest room or node.
+    auto rank = [&](const ShareCandidate& s) {
+      const unsigned free = state.free_gpus(s.node);
+      const unsigned kind = s.room < 1000                                    ? 0u
+                            : free < state.fleet().nodes()[s.node].gpu_count ? 1u
+                                                                             : 2u;
+      return std::tuple{kind, s.room, free};
+    };
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < c.size(); ++i) {
+      if (rank(c[i]) < rank(c[best])) best = i;
+    }
+    return best;
+  }
+};
+
+constexpr std::array<std::string_view, 5> kNames{"best-fit", "first-fit", "random", "fgd",
+                                                 "packing"};
 
 }  // namespace
 
@@ -202,6 +252,7 @@ Result<std::unique_ptr<Placer>> make_placer(std::string_view name, PlacerOptions
   if (name == "first-fit") p = std::make_unique<FirstFitPlacer>(std::move(options));
   if (name == "random") p = std::make_unique<RandomPlacer>(std::move(options));
   if (name == "fgd") p = std::make_unique<FgdPlacer>(std::move(options));
+  if (name == "packing") p = std::make_unique<PackingPlacer>(std::move(options));
   if (!p) {
     std::string known;
     for (std::string_view n : kNames) known += (known.empty() ? "" : ", ") + std::string(n);

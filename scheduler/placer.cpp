@@ -8,7 +8,7 @@
 namespace flotilla {
 namespace {
 
-using Hist = std::array<std::uint64_t, kFreeSlots>;
+using Hist = std::array<std::uint32_t, kFreeSlots>;
 
 std::uint16_t all_gpus(unsigned count) {
   return static_cast<std::uint16_t>((1u << count) - 1);
@@ -252,9 +252,9 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
       for (unsigned f = 1; f < kFreeSlots; ++f) {
         const std::uint64_t nodes = state.bucket(cls, f).size();
         if (s.exclusive) {
-          if (f == state.classes()[cls].gpu_count) whole[f] += nodes;
+          if (f == state.classes()[cls].gpu_count) whole[f] += static_cast<std::uint32_t>(nodes);
         } else {
-          whole[f] += nodes;
+          whole[f] += static_cast<std::uint32_t>(nodes);
         }
       }
     }
@@ -263,19 +263,25 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
 
   // Every switch that could contribute, with its histogram for this job, in
   // fleet order. Sites, regions and the fleet are runs of consecutive switches.
-  struct SwitchOffer {
-    std::uint32_t sw;
-    Hist hist;
-    std::uint64_t capacity;
-  };
-  std::vector<SwitchOffer> offers;
+  // A class slot with nothing usable adds nothing (capacity is additive over
+  // classes, or capped, never created by merging), so it is left out.
+  std::vector<SwitchOffer>& offers = offers_;
+  offers.clear();
+  // A free split with no node cap only counts free GPUs, which FleetState
+  // keeps per slot: no histogram needed.
+  const bool by_free_gpus = s.per_node == 0 && s.nodes == 0 && !s.exclusive;
   for (std::uint16_t cls : s.classes) {
     const unsigned count = state.classes()[cls].gpu_count;
     if (count < s.per_node) continue;
     for (const FleetState::SwitchSlot& ss : state.switches_with_class(cls)) {
-      Hist h{};
-      s.add(h, state.histogram(ss.slot), count);
-      offers.push_back({ss.switch_id, h, 0});
+      SwitchOffer o{.sw = ss.switch_id, .hist = {}, .capacity = 0};
+      if (by_free_gpus) {
+        o.capacity = state.free_gpus_in(ss.slot);
+      } else {
+        s.add(o.hist, state.histogram(ss.slot), count);
+        o.capacity = s.capacity(o.hist);
+      }
+      if (o.capacity > 0) offers.push_back(o);
     }
   }
   if (s.classes.size() > 1) {
@@ -285,59 +291,70 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
     for (std::size_t i = 0; i < offers.size(); ++i) {
       if (out > 0 && offers[out - 1].sw == offers[i].sw) {
         for (unsigned f = 0; f < kFreeSlots; ++f) offers[out - 1].hist[f] += offers[i].hist[f];
+        offers[out - 1].capacity += offers[i].capacity;  // exact for free GPUs; recomputed below
       } else {
         offers[out++] = offers[i];
       }
     }
     offers.resize(out);
-  }
-  std::erase_if(offers, [&](SwitchOffer& o) {
-    o.capacity = s.capacity(o.hist);
-    return o.capacity == 0;
-  });
-
-  // The switches of one subtree that the job would use: most capacity first,
-  // at most --switches of them; their merged histogram is what the node
-  // selection below can reach.
-  struct Choice {
-    std::uint32_t scope = 0;
-    std::uint64_t capacity = 0;
-    std::vector<std::uint32_t> switches;
-  };
-  auto choose_in = [&](std::span<const SwitchOffer> group, std::uint32_t scope) {
-    std::vector<const SwitchOffer*> order;
-    for (const SwitchOffer& o : group) order.push_back(&o);
-    std::stable_sort(order.begin(), order.end(),
-                     [](const auto* a, const auto* b) { return a->capacity > b->capacity; });
-    if (s.max_switches && order.size() > *s.max_switches) order.resize(*s.max_switches);
-    Hist merged{};
-    Choice c{.scope = scope};
-    for (const SwitchOffer* o : order) {
-      for (unsigned f = 0; f < kFreeSlots; ++f) merged[f] += o->hist[f];
-      c.switches.push_back(o->sw);
+    if (!by_free_gpus) {
+      for (SwitchOffer& o : offers) o.capacity = s.capacity(o.hist);
     }
-    c.capacity = s.capacity(merged);
-    return c;
+  }
+
+  // The switches of one subtree the job would use: most capacity first, at
+  // most --switches of them. `order` receives their indices into `offers`;
+  // their merged histogram is what take_nodes can reach.
+  auto choose_in = [&](std::size_t first, std::size_t last, std::vector<std::uint32_t>& order) {
+    order.clear();
+    for (std::size_t i = first; i < last; ++i) order.push_back(static_cast<std::uint32_t>(i));
+    auto more = [&](std::uint32_t a, std::uint32_t b) {
+      return offers[a].capacity != offers[b].capacity ? offers[a].capacity > offers[b].capacity
+                                                      : a < b;
+    };
+    if (s.max_switches && order.size() > *s.max_switches) {
+      std::partial_sort(order.begin(), order.begin() + *s.max_switches, order.end(), more);
+      order.resize(*s.max_switches);
+    } else {
+      std::sort(order.begin(), order.end(), more);
+    }
+    if (by_free_gpus) {
+      std::uint64_t sum = 0;
+      for (std::uint32_t i : order) sum += offers[i].capacity;
+      return sum;
+    }
+    Hist merged{};
+    for (std::uint32_t i : order) {
+      for (unsigned f = 0; f < kFreeSlots; ++f) merged[f] += offers[i].hist[f];
+    }
+    return s.capacity(merged);
   };
 
   constexpr std::array kLevels{Level::kSwitch, Level::kSite, Level::kRegion, Level::kFleet};
-  std::vector<Choice> feasible;
-  std::vector<ScopeCandidate> candidates;
+  std::vector<ScopeCandidate>& candidates = candidates_;
+  std::vector<std::pair<std::size_t, std::size_t>>& groups = groups_;  // offers range per candidate
+  std::vector<std::uint32_t>& order = order_;
   for (Level level : kLevels) {
     if (level > Level::kSwitch && s.max_switches && *s.max_switches <= 1) break;
-    feasible.clear();
+    candidates.clear();
+    groups.clear();
     for (std::size_t i = 0; i < offers.size();) {
       const std::uint32_t scope = scope_of(fleet, offers[i].sw, level);
       std::size_t j = i + 1;
       while (j < offers.size() && scope_of(fleet, offers[j].sw, level) == scope) ++j;
-      Choice c = choose_in(std::span(offers).subspan(i, j - i), scope);
-      if (s.feasible(c.capacity)) feasible.push_back(std::move(c));
+      const std::uint64_t cap = j - i == 1 ? offers[i].capacity : choose_in(i, j, order);
+      if (s.feasible(cap)) {
+        candidates.push_back({scope, cap});
+        groups.emplace_back(i, j);
+      }
       i = j;
     }
-    if (feasible.empty()) continue;
-    candidates.clear();
-    for (const Choice& c : feasible) candidates.push_back({c.scope, c.capacity});
-    return take_nodes(state, s, feasible[pick_scope(candidates)].switches);
+    if (candidates.empty()) continue;
+    const auto [first, last] = groups[pick_scope(candidates)];
+    choose_in(first, last, order);
+    std::vector<std::uint32_t> switches;
+    for (std::uint32_t i : order) switches.push_back(offers[i].sw);
+    return take_nodes(state, s, switches);
   }
   return std::nullopt;
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <functional>
@@ -104,13 +105,24 @@ class Placer {
                                       std::span<const std::uint32_t> switches);
   const std::vector<GpuTypeId>& type_order(const Fleet& fleet);
 
+  // Scratch space of place_nodes, kept to spare allocations on a hot path.
+  struct SwitchOffer {
+    std::uint32_t sw;
+    std::array<std::uint32_t, kFreeSlots> hist;  // this job's view of the switch
+    std::uint64_t capacity;
+  };
+  std::vector<SwitchOffer> offers_;
+  std::vector<ScopeCandidate> candidates_;
+  std::vector<std::pair<std::size_t, std::size_t>> groups_;
+  std::vector<std::uint32_t> order_;
+
   PlacerOptions options_;
   std::mt19937_64 rng_;
   const Fleet* ordered_for_ = nullptr;
   std::vector<GpuTypeId> type_order_;
 };
 
-// Policies by name: "best-fit", "first-fit", "random", "fgd".
+// Policies by name: "best-fit", "first-fit", "random", "fgd", "packing".
 Result<std::unique_ptr<Placer>> make_placer(std::string_view name, PlacerOptions options = {});
 std::span<const std::string_view> placer_names();
 

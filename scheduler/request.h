@@ -57,6 +57,8 @@ struct PlacementRequest {
   std::uint32_t min_gpu_mem_gb = 0;
   bool exclusive = false;  // whole nodes, all their GPUs
   std::optional<std::uint32_t> max_switches;
+
+  bool operator==(const PlacementRequest&) const = default;
 };
 
 // Derives the GPU shape from Slurm's options (see request.cpp for the rules);

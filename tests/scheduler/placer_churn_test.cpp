@@ -323,6 +323,19 @@ TEST_P(ChurnTest, MatchesBruteForceOnRandomFleets) {
           if (policy == "first-fit") {
             ASSERT_EQ(n, want->single.front());
           }
+          if (policy == "packing") {
+            // A node already in use before an idle one; the tightest of its kind.
+            auto in_use = [&](std::uint32_t m) {
+              return !r.exclusive && state.free_gpus(m) < fleet.nodes()[m].gpu_count;
+            };
+            const bool any_in_use = std::any_of(want->single.begin(), want->single.end(), in_use);
+            ASSERT_EQ(in_use(n), any_in_use) << "an idle node taken while one in use fits";
+            for (std::uint32_t other : want->single) {
+              if (in_use(other) == any_in_use) {
+                ASSERT_LE(brute.offer(n, r), brute.offer(other, r)) << "not the tightest node";
+              }
+            }
+          }
           // NVLink: a domain that could hold the job alone is not split.
           const Node& node = fleet.nodes()[n];
           const unsigned d = node.nvlink_domain_size;
@@ -341,7 +354,7 @@ TEST_P(ChurnTest, MatchesBruteForceOnRandomFleets) {
         } else if (p.level > Level::kNode) {
           const std::uint32_t scope = scope_at(fleet, p.allocs[0].node, p.level);
           ASSERT_TRUE(want->scopes.count(scope));
-          if (policy == "best-fit" || policy == "fgd") {
+          if (policy == "best-fit" || policy == "fgd" || policy == "packing") {
             for (const auto& [s, cap] : want->scopes) {
               ASSERT_LE(want->scopes.at(scope), cap) << "not the tightest subtree";
             }
@@ -350,6 +363,22 @@ TEST_P(ChurnTest, MatchesBruteForceOnRandomFleets) {
             ASSERT_EQ(scope, want->scopes.begin()->first);
           }
         }
+      }
+
+      // Packing puts a share on a partly-used GPU whenever one has room.
+      if (policy == "packing" && r.gpu_milli < 1000) {
+        bool partly_used_fits = false;
+        for (std::uint32_t n : want->single) {
+          const Node& node = fleet.nodes()[n];
+          for (unsigned g = 0; g < node.gpu_count; ++g) {
+            const auto used = state.milli_used(node.first_gpu + g);
+            if (used > 0 && 1000 - used >= r.gpu_milli) partly_used_fits = true;
+          }
+        }
+        const NodeAlloc& a = p.allocs[0];
+        const std::uint32_t gpu =
+            fleet.nodes()[a.node].first_gpu + static_cast<unsigned>(std::countr_zero(a.gpu_mask));
+        ASSERT_EQ(state.milli_used(gpu) > 0, partly_used_fits) << "share not packed";
       }
 
       // Never the same GPU twice, shares never past one GPU.
@@ -385,7 +414,7 @@ TEST_P(ChurnTest, MatchesBruteForceOnRandomFleets) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, ChurnTest,
-                         ::testing::Values("best-fit", "first-fit", "random", "fgd"),
+                         ::testing::Values("best-fit", "first-fit", "random", "fgd", "packing"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');

@@ -285,8 +285,9 @@ TEST(Placer, FgdPutsAShareWhereFragmentationGrowsLeast) {
 TEST(Placer, UnknownPolicyIsAnError) {
   Result<std::unique_ptr<Placer>> p = make_placer("worst-fit");
   ASSERT_FALSE(p);
-  EXPECT_EQ(p.message(),
-            "unknown placement policy 'worst-fit' (known: best-fit, first-fit, random, fgd)");
+  EXPECT_EQ(
+      p.message(),
+      "unknown placement policy 'worst-fit' (known: best-fit, first-fit, random, fgd, packing)");
 }
 
 }  // namespace

@@ -1,0 +1,276 @@
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace flotilla {
+namespace {
+
+// Priority order: higher priority, then earlier submit, then lower id.
+bool before(double pa, const QueuedJob& a, double pb, const QueuedJob& b) {
+  if (pa != pb) return pa > pb;
+  if (a.submit != b.submit) return a.submit < b.submit;
+  return a.id < b.id;
+}
+
+std::optional<Seconds> switch_wait_end(const QueuedJob& job) {
+  if (!job.switches_wait || !job.shape.max_switches) return std::nullopt;
+  return job.submit + *job.switches_wait;
+}
+
+std::vector<std::uint64_t> capacity_by_type(const Fleet& fleet) {
+  std::vector<std::uint64_t> cap(fleet.catalog().size(), 0);
+  for (const Node& n : fleet.nodes()) cap[n.gpu_type] += n.gpu_count;
+  return cap;
+}
+
+}  // namespace
+
+std::uint64_t planned_gpus(const Placement& p) {
+  std::uint64_t n = 0;
+  for (const NodeAlloc& a : p.allocs) n += static_cast<std::uint64_t>(std::popcount(a.gpu_mask));
+  return n;
+}
+
+Result<std::unique_ptr<Scheduler>> Scheduler::create(const Fleet& fleet, SchedulerOptions options) {
+  if (options.queue != "fcfs" && options.queue != "easy" && options.queue != "conservative") {
+    return Status::error("unknown queue policy '" + options.queue +
+                         "' (known: fcfs, easy, conservative)");
+  }
+  Result<std::unique_ptr<Placer>> placer = make_placer(options.placement, options.placer);
+  if (!placer) return placer.status();
+  Result<Priority> priority = Priority::create(options.priority, fleet.total_gpus());
+  if (!priority) return priority.status();
+  if (!options.runtime) {
+    options.runtime = [](const QueuedJob& j, const Placement&) { return j.estimate; };
+  }
+  return std::unique_ptr<Scheduler>(new Scheduler(
+      fleet, std::move(options), std::move(priority).value(), std::move(placer).value()));
+}
+
+Scheduler::Scheduler(const Fleet& fleet, SchedulerOptions options, Priority priority,
+                     std::unique_ptr<Placer> placer)
+    : fleet_(fleet),
+      options_(std::move(options)),
+      priority_(std::move(priority)),
+      placer_(std::move(placer)),
+      state_(fleet),
+      planner_(capacity_by_type(fleet)) {}
+
+void Scheduler::submit(const QueuedJob& job, Seconds now) {
+  Entry e{.job = job,
+          .priority = priority_.of(job.submit, job.shape.total_gpus, job.account, job.qos, now)};
+  // Jobs mostly arrive in priority order (fifo: by submit), so this is an append.
+  auto it = std::upper_bound(
+      queue_.begin() + static_cast<std::ptrdiff_t>(head_), queue_.end(), e,
+      [](const Entry& a, const Entry& b) { return before(a.priority, a.job, b.priority, b.job); });
+  queue_.insert(it, std::move(e));
+  if (auto at = switch_wait_end(job)) switch_wait_ends_.insert(*at);
+}
+
+void Scheduler::end(JobId id, Seconds now) {
+  auto it = running_.find(id);
+  if (it == running_.end()) return;
+  const Running& r = it->second;
+  state_.give_back(r.placement);
+  planner_.release(r.placement.gpu_type, r.start, r.end, planned_gpus(r.placement));
+  priority_.charge(
+      r.job.account,
+      static_cast<double>(planned_gpus(r.placement)) * static_cast<double>((now - r.start).count()),
+      now);
+  running_.erase(it);
+}
+
+std::vector<JobId> Scheduler::node_down(std::uint32_t node, Seconds now) {
+  std::vector<JobId> hit;
+  for (const auto& [id, r] : running_) {
+    for (const NodeAlloc& a : r.placement.allocs) {
+      if (a.node == node) {
+        hit.push_back(id);
+        break;
+      }
+    }
+  }
+  std::sort(hit.begin(), hit.end());  // deterministic order for the caller
+  for (JobId id : hit) end(id, now);
+  state_.set_up(node, false);
+  return hit;
+}
+
+void Scheduler::node_up(std::uint32_t node) {
+  state_.set_up(node, true);
+}
+
+std::optional<Seconds> Scheduler::next_wakeup(Seconds now) const {
+  auto it = switch_wait_ends_.upper_bound(now);
+  if (it == switch_wait_ends_.end()) return std::nullopt;
+  return *it;
+}
+
+std::optional<Placement> Scheduler::try_place(const Entry& e, Seconds now) {
+  PlacementRequest shape = e.job.shape;
+  if (e.job.switches_wait && now - e.job.submit >= *e.job.switches_wait) {
+    shape.max_switches.reset();  // waited long enough for the switch limit
+  }
+  // Cheap refusal before the placer: not enough whole GPUs free at all.
+  if (shape.gpu_milli == 1000 && state_.free_whole_gpus() < shape.total_gpus) return std::nullopt;
+  if (std::find(no_room_.begin(), no_room_.end(), shape) != no_room_.end()) return std::nullopt;
+  std::optional<Placement> p = placer_->choose(state_, shape);
+  if (!p) no_room_.push_back(shape);
+  return p;
+}
+
+Start Scheduler::start(Entry& e, Placement p, Seconds now) {
+  state_.take(p);
+  const Seconds end = now + std::max(Seconds{1}, options_.runtime(e.job, p));
+  planner_.hold(p.gpu_type, now, end, planned_gpus(p));
+  Start s{.id = e.job.id, .placement = p, .expected_end = end};
+  running_.emplace(e.job.id,
+                   Running{.job = e.job, .placement = std::move(p), .start = now, .end = end});
+  e.gone = true;
+  ++gone_;
+  if (auto at = switch_wait_end(e.job)) switch_wait_ends_.erase(switch_wait_ends_.find(*at));
+  return s;
+}
+
+std::optional<std::pair<Seconds, GpuTypeId>> Scheduler::earliest(const QueuedJob& job,
+                                                                 Seconds now) const {
+  std::optional<std::pair<Seconds, GpuTypeId>> best;
+  for (GpuTypeId t : fleet_.gpu_types_present()) {
+    if (job.shape.types.any() && !job.shape.types.test(t)) continue;
+    if (fleet_.catalog().at(t).mem_gb < job.shape.min_gpu_mem_gb) continue;
+    std::optional<Seconds> s =
+        planner_.earliest(t, now, std::max(Seconds{1}, job.estimate), job.shape.total_gpus);
+    if (s && (!best || *s < best->first)) best = std::pair{*s, t};
+  }
+  return best;
+}
+
+void Scheduler::order_queue(Seconds now) {
+  if (priority_.is_fifo()) return;  // submit order never changes
+  if (last_priority_calc_ && now - *last_priority_calc_ < options_.priority_period) return;
+  last_priority_calc_ = now;
+  for (Entry& e : waiting()) {
+    e.priority = priority_.of(e.job.submit, e.job.shape.total_gpus, e.job.account, e.job.qos, now);
+  }
+  std::stable_sort(queue_.begin(), queue_.end(), [](const Entry& a, const Entry& b) {
+    if (a.gone != b.gone) return a.gone;  // started entries stay in the skipped prefix
+    return before(a.priority, a.job, b.priority, b.job);
+  });
+  head_ = gone_;
+}
+
+void Scheduler::compact() {
+  // Jobs mostly start from the front: skip the started prefix for free, and
+  // erase started entries only once they are a quarter of the queue.
+  while (head_ < queue_.size() && queue_[head_].gone) ++head_;
+  if (gone_ < 64 || gone_ * 4 < queue_.size()) return;
+  std::erase_if(queue_, [](const Entry& e) { return e.gone; });
+  gone_ = 0;
+  head_ = 0;
+}
+
+std::span<Scheduler::Entry> Scheduler::waiting() {
+  return std::span(queue_).subspan(head_);
+}
+
+std::vector<Start> Scheduler::schedule(Seconds now) {
+  planner_.advance(now);
+  no_room_.clear();
+  compact();
+  order_queue(now);
+  std::vector<Start> out;
+  if (options_.queue == "fcfs") {
+    out = fcfs(now);
+  } else if (options_.queue == "easy") {
+    out = easy(now);
+  } else {
+    out = conservative(now);
+  }
+  return out;
+}
+
+std::vector<Start> Scheduler::fcfs(Seconds now) {
+  std::vector<Start> out;
+  for (Entry& e : waiting()) {
+    if (e.gone) continue;
+    std::optional<Placement> p = try_place(e, now);
+    if (!p) break;
+    out.push_back(start(e, std::move(*p), now));
+  }
+  return out;
+}
+
+std::vector<Start> Scheduler::easy(Seconds now) {
+  std::vector<Start> out;
+  struct Reservation {
+    GpuTypeId type;
+    Seconds at;
+    std::uint64_t extra;  // GPUs of `type` free at `at` beyond what the job needs
+  };
+  std::optional<Reservation> reserved;
+  bool blocked = false;  // a job has had to wait: the rest is backfill
+  std::uint32_t tried = 0;
+  for (Entry& e : waiting()) {
+    if (e.gone) continue;
+    if (blocked && ++tried > options_.backfill_depth) break;
+    std::optional<Placement> p = try_place(e, now);
+    if (!blocked) {
+      if (p) {
+        out.push_back(start(e, std::move(*p), now));
+        continue;
+      }
+      // The first job that waits: reserve the earliest time it fits.
+      blocked = true;
+      if (auto when = earliest(e.job, now)) {
+        const std::uint64_t free = planner_.free_at(when->second, when->first);
+        reserved = Reservation{when->second, when->first,
+                               free > e.job.shape.total_gpus ? free - e.job.shape.total_gpus : 0};
+      }
+      continue;
+    }
+    if (!p) continue;
+    if (reserved) {
+      const Seconds end = now + options_.runtime(e.job, *p);
+      const std::uint64_t gpus = planned_gpus(*p);
+      const bool clear = end <= reserved->at || p->gpu_type != reserved->type;
+      if (!clear && gpus > reserved->extra) continue;  // would delay the reservation
+      if (!clear) reserved->extra -= gpus;
+    }
+    out.push_back(start(e, std::move(*p), now));
+  }
+  return out;
+}
+
+std::vector<Start> Scheduler::conservative(Seconds now) {
+  std::vector<Start> out;
+  struct Hold {
+    GpuTypeId type;
+    Seconds from, to;
+    std::uint64_t gpus;
+  };
+  std::vector<Hold> holds;  // this pass's reservations, dropped at its end
+  std::uint32_t tried = 0;
+  for (Entry& e : waiting()) {
+    if (e.gone) continue;
+    if (++tried > options_.backfill_depth) break;
+    std::optional<std::pair<Seconds, GpuTypeId>> when = earliest(e.job, now);
+    if (!when) continue;  // more than the fleet has of any acceptable type
+    if (when->first == now) {
+      if (std::optional<Placement> p = try_place(e, now)) {
+        const Seconds run = std::max(Seconds{1}, options_.runtime(e.job, *p));
+        if (planner_.earliest(p->gpu_type, now, run, planned_gpus(*p)) == now) {
+          out.push_back(start(e, std::move(*p), now));
+          continue;
+        }
+      }
+    }
+    const Seconds run = std::max(Seconds{1}, e.job.estimate);
+    holds.push_back({when->second, when->first, when->first + run, e.job.shape.total_gpus});
+    planner_.hold(when->second, when->first, when->first + run, e.job.shape.total_gpus);
+  }
+  for (const Hold& h : holds) planner_.release(h.type, h.from, h.to, h.gpus);
+  return out;
+}
+
+}  // namespace flotilla

@@ -1,0 +1,133 @@
+// Scheduler: the core that both the simulator and the live controller drive.
+// It takes events (a job submitted, a job ended, a node down or up) and, when
+// asked to schedule at a given time, returns decisions: start job J on these
+// GPUs. It reads no clock, file or socket; time is always passed in.
+//
+// Queue policies, selected by name (a preset is a bundle of these options):
+//   fcfs          start jobs in priority order; stop at the first that waits
+//   easy          EASY backfill: the first waiting job gets a reservation at
+//                 the earliest time the planner sees room for it; later jobs
+//                 start now if they end before it or leave it enough GPUs
+//   conservative  every waiting job (up to backfill_depth) gets a reservation
+//                 in priority order; a job starts now only if that delays none
+// Priority (fifo or multifactor, see priority.h) orders the queue for all three.
+// Not thread-safe; one Scheduler per controller or simulation run.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "scheduler/fleet_state.h"
+#include "scheduler/placer.h"
+#include "scheduler/planner.h"
+#include "scheduler/priority.h"
+
+namespace flotilla {
+
+using JobId = std::uint64_t;
+
+struct QueuedJob {
+  JobId id = 0;
+  PlacementRequest shape;
+  Seconds submit{0};
+  Seconds estimate{0};  // expected run time: its time limit, or a model's estimate
+  std::uint32_t account = 0;
+  std::uint8_t qos = 0;
+  // --switches=N@WAIT: after waiting this long the switch limit is dropped.
+  std::optional<Seconds> switches_wait;
+};
+
+struct Start {
+  JobId id = 0;
+  Placement placement;
+  Seconds expected_end{0};
+};
+
+struct SchedulerOptions {
+  std::string queue = "easy";  // fcfs, easy, conservative
+  std::string placement = "best-fit";
+  PlacerOptions placer;
+  PriorityOptions priority;
+  // Waiting jobs a backfill pass tries past the first one that waits
+  // (Slurm's bf_max_job_test, whose default is 500; smaller keeps passes cheap).
+  std::uint32_t backfill_depth = 100;
+  Seconds priority_period{300};  // how often multifactor priorities are recomputed
+  // How long a job will run once placed; default: its estimate.
+  std::function<Seconds(const QueuedJob&, const Placement&)> runtime;
+};
+
+class Scheduler {
+ public:
+  static Result<std::unique_ptr<Scheduler>> create(const Fleet& fleet, SchedulerOptions options);
+
+  void submit(const QueuedJob& job, Seconds now);
+  // A running job ended: its GPUs come back and its usage is charged.
+  void end(JobId id, Seconds now);
+  // The node fails: the jobs running on it are ended and returned (the caller
+  // requeues or fails them).
+  std::vector<JobId> node_down(std::uint32_t node, Seconds now);
+  void node_up(std::uint32_t node);
+  // Starts what the queue policy allows at `now`; the GPUs are taken.
+  std::vector<Start> schedule(Seconds now);
+
+  // The next time after `now` a waiting job's --switches wait runs out, if
+  // any: schedule again then.
+  std::optional<Seconds> next_wakeup(Seconds now) const;
+
+  std::size_t queued() const { return queue_.size() - gone_; }
+  std::size_t running() const { return running_.size(); }
+  const FleetState& state() const { return state_; }
+
+ private:
+  struct Entry {
+    QueuedJob job;
+    double priority = 0;
+    bool gone = false;  // started; removed at the next compaction
+  };
+  struct Running {
+    QueuedJob job;
+    Placement placement;
+    Seconds start{0}, end{0};
+  };
+  Scheduler(const Fleet& fleet, SchedulerOptions options, Priority priority,
+            std::unique_ptr<Placer> placer);
+  // Placement for a waiting job now, or nullopt. Within one pass the fleet
+  // only fills up, so a shape that found no room once is not tried again.
+  std::optional<Placement> try_place(const Entry& e, Seconds now);
+  Start start(Entry& e, Placement p, Seconds now);
+  // Earliest start the planner sees for the job over its acceptable types.
+  std::optional<std::pair<Seconds, GpuTypeId>> earliest(const QueuedJob& job, Seconds now) const;
+  void order_queue(Seconds now);
+  void compact();
+  std::span<Entry> waiting();  // the queue past the started prefix
+  std::vector<Start> fcfs(Seconds now);
+  std::vector<Start> easy(Seconds now);
+  std::vector<Start> conservative(Seconds now);
+
+  const Fleet& fleet_;
+  SchedulerOptions options_;
+  Priority priority_;
+  std::unique_ptr<Placer> placer_;
+  FleetState state_;
+  Planner planner_;
+  std::vector<Entry> queue_;  // priority order (highest first), with gone entries
+  std::size_t gone_ = 0;      // entries marked gone
+  std::size_t head_ = 0;      // queue_[0, head_) are all gone
+  std::unordered_map<JobId, Running> running_;
+  std::optional<Seconds> last_priority_calc_;
+  // When the --switches waits of queued jobs run out (few jobs have one).
+  std::multiset<Seconds> switch_wait_ends_;
+  std::vector<PlacementRequest> no_room_;  // shapes that failed in this pass
+};
+
+// GPUs a placement holds as the planner counts them: a share counts whole.
+std::uint64_t planned_gpus(const Placement& p);
+
+}  // namespace flotilla
