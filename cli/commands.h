@@ -14,5 +14,7 @@ using Args = std::vector<std::string>;
 int fleet_command(const Args& args);   // flotilla fleet show FILE [--json]
 int sbatch_command(const Args& args);  // flotilla sbatch --parse-only [--json] FILE
 int place_command(const Args& args);   // flotilla place --fleet FILE SCRIPT...
+int sim_command(const Args& args);     // flotilla sim [--fleet F...] [--trace T] [--json]
+int trace_command(const Args& args);   // flotilla trace convert IN OUT.h5 | stats FILE [--json]
 
 }  // namespace flotilla::cli

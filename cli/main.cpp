@@ -22,6 +22,10 @@ constexpr std::array kCommands{
             flotilla::cli::sbatch_command},
     Command{"place", "place job scripts on a fleet (--fleet FILE SCRIPT...)",
             flotilla::cli::place_command},
+    Command{"sim", "compare fleets on a workload (no arguments: the built-in comparison)",
+            flotilla::cli::sim_command},
+    Command{"trace", "convert and summarize workload traces (trace convert|stats ...)",
+            flotilla::cli::trace_command},
 };
 
 void usage(std::ostream& out) {

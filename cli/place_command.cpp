@@ -128,7 +128,7 @@ int place_command(const Args& args) {
   opts.add_options()("help,h", "show this help")("fleet", po::value(&fleet_paths)->required(),
                                                  "fleet file (TOML); repeat to compare fleets")(
       "policy", po::value(&policy)->default_value(policy),
-      "placement policy: best-fit, first-fit, random, fgd")(
+      "placement policy: best-fit, first-fit, random, fgd, packing")(
       "seed", po::value(&seed)->default_value(seed), "seed for the random policy")(
       "json", "print one JSON object instead of a table");
   po::options_description hidden;
