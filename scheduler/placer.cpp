@@ -365,6 +365,7 @@ std::optional<Placement> Placer::take_nodes(const FleetState& state, const Shape
   Placement p{.allocs = {}, .gpu_type = s.type, .level = Level::kNode, .exclusive = s.exclusive};
   std::vector<std::uint32_t> nodes;
   unsigned remaining = s.per_node > 0 ? s.nodes : s.total;
+  std::uint64_t gathered = 0;  // free split: GPUs on the nodes gathered so far
   for (std::uint32_t sw : switches) {
     const Switch& swi = fleet.switches()[sw];
     std::vector<std::uint32_t> here;
@@ -379,6 +380,15 @@ std::optional<Placement> Placer::take_nodes(const FleetState& state, const Shape
       if (remaining == 0) break;
     } else {
       nodes.insert(nodes.end(), here.begin(), here.end());
+      // Without a node cap the fullest switches come first and any nodes
+      // that hold the GPUs will do: stop once they are enough.
+      if (s.nodes == 0) {
+        for (std::uint32_t n : here) {
+          const unsigned offer = s.exclusive ? fleet.nodes()[n].gpu_count : state.free_gpus(n);
+          gathered += offer;
+        }
+        if (gathered >= s.total) break;
+      }
     }
   }
   if (s.per_node > 0) {

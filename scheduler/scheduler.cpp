@@ -72,6 +72,7 @@ void Scheduler::end(JobId id, Seconds now) {
   auto it = running_.find(id);
   if (it == running_.end()) return;
   const Running& r = it->second;
+  if (r.end > now) easy_reservation_.reset();  // capacity came back early
   state_.give_back(r.placement);
   planner_.release(r.placement.gpu_type, r.start, r.end, planned_gpus(r.placement));
   priority_.charge(
@@ -120,9 +121,9 @@ std::optional<Placement> Scheduler::try_place(const Entry& e, Seconds now) {
   return p;
 }
 
-Start Scheduler::start(Entry& e, Placement p, Seconds now) {
+Start Scheduler::start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run) {
   state_.take(p);
-  const Seconds end = now + std::max(Seconds{1}, options_.runtime(e.job, p));
+  const Seconds end = now + std::max(Seconds{1}, run ? *run : options_.runtime(e.job, p));
   planner_.hold(p.gpu_type, now, end, planned_gpus(p));
   Start s{.id = e.job.id, .placement = p, .expected_end = end};
   running_.emplace(e.job.id,
@@ -203,41 +204,44 @@ std::vector<Start> Scheduler::fcfs(Seconds now) {
 
 std::vector<Start> Scheduler::easy(Seconds now) {
   std::vector<Start> out;
-  struct Reservation {
-    GpuTypeId type;
-    Seconds at;
-    std::uint64_t extra;  // GPUs of `type` free at `at` beyond what the job needs
-  };
-  std::optional<Reservation> reserved;
-  bool blocked = false;  // a job has had to wait: the rest is backfill
+  const Entry* head = nullptr;  // the first job that has to wait
+  std::optional<EasyReservation>& reserved = easy_reservation_;
+  bool checked = false;  // the reservation is looked at on first need
   std::uint32_t tried = 0;
   for (Entry& e : waiting()) {
     if (e.gone) continue;
-    if (blocked && ++tried > options_.backfill_depth) break;
+    if (head && ++tried > options_.backfill_depth) break;
     std::optional<Placement> p = try_place(e, now);
-    if (!blocked) {
+    if (!head) {
       if (p) {
         out.push_back(start(e, std::move(*p), now));
         continue;
       }
-      // The first job that waits: reserve the earliest time it fits.
-      blocked = true;
-      if (auto when = earliest(e.job, now)) {
-        const std::uint64_t free = planner_.free_at(when->second, when->first);
-        reserved = Reservation{when->second, when->first,
-                               free > e.job.shape.total_gpus ? free - e.job.shape.total_gpus : 0};
-      }
+      head = &e;
       continue;
     }
     if (!p) continue;
+    if (!checked) {
+      checked = true;
+      if (reserved && (reserved->head != head->job.id || reserved->at <= now)) reserved.reset();
+      if (!reserved) {
+        if (auto when = earliest(head->job, now)) {
+          const std::uint64_t free = planner_.free_at(when->second, when->first);
+          const std::uint64_t need = head->job.shape.total_gpus;
+          reserved = EasyReservation{head->job.id, when->second, when->first,
+                                     free > need ? free - need : 0};
+        }
+      }
+    }
+    std::optional<Seconds> run;
     if (reserved) {
-      const Seconds end = now + options_.runtime(e.job, *p);
+      run = options_.runtime(e.job, *p);
       const std::uint64_t gpus = planned_gpus(*p);
-      const bool clear = end <= reserved->at || p->gpu_type != reserved->type;
+      const bool clear = now + *run <= reserved->at || p->gpu_type != reserved->type;
       if (!clear && gpus > reserved->extra) continue;  // would delay the reservation
       if (!clear) reserved->extra -= gpus;
     }
-    out.push_back(start(e, std::move(*p), now));
+    out.push_back(start(e, std::move(*p), now, run));
   }
   return out;
 }
@@ -260,7 +264,7 @@ std::vector<Start> Scheduler::conservative(Seconds now) {
       if (std::optional<Placement> p = try_place(e, now)) {
         const Seconds run = std::max(Seconds{1}, options_.runtime(e.job, *p));
         if (planner_.earliest(p->gpu_type, now, run, planned_gpus(*p)) == now) {
-          out.push_back(start(e, std::move(*p), now));
+          out.push_back(start(e, std::move(*p), now, run));
           continue;
         }
       }

@@ -101,7 +101,8 @@ class Scheduler {
   // Placement for a waiting job now, or nullopt. Within one pass the fleet
   // only fills up, so a shape that found no room once is not tried again.
   std::optional<Placement> try_place(const Entry& e, Seconds now);
-  Start start(Entry& e, Placement p, Seconds now);
+  // Takes the GPUs; `run` is the job's runtime on `p` when already known.
+  Start start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run = std::nullopt);
   // Earliest start the planner sees for the job over its acceptable types.
   std::optional<std::pair<Seconds, GpuTypeId>> earliest(const QueuedJob& job, Seconds now) const;
   void order_queue(Seconds now);
@@ -125,6 +126,17 @@ class Scheduler {
   // When the --switches waits of queued jobs run out (few jobs have one).
   std::multiset<Seconds> switch_wait_ends_;
   std::vector<PlacementRequest> no_room_;  // shapes that failed in this pass
+  // EASY's reservation for the first waiting job, kept across passes: only an
+  // early end, a node going down or up, or a new first job can move it (later
+  // jobs start only if they do not delay it, and planned ends change nothing
+  // after now). Walking the planner for it on every pass was the costly part.
+  struct EasyReservation {
+    JobId head;
+    GpuTypeId type;
+    Seconds at;
+    std::uint64_t extra;  // GPUs of `type` free at `at` beyond what the head needs
+  };
+  std::optional<EasyReservation> easy_reservation_;
 };
 
 // GPUs a placement holds as the planner counts them: a share counts whole.
