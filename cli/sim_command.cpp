@@ -103,7 +103,7 @@ void print_verdict(const std::vector<SimResult>& results) {
   std::vector<std::array<Summary, kWorkloadClasses>> by_class;
   for (const SimResult& r : results) by_class.push_back(summarize_by_class(r));
   std::printf("\nverdict by workload class (best among fleets that ran all its jobs)\n");
-  std::printf("  %-15s %6s  %-22s %-22s %-22s\n", "class", "jobs", "fastest (mean JCT)", "cheapest",
+  std::printf("  %-15s %6s  %-30s %-30s %-30s\n", "class", "jobs", "fastest (mean JCT)", "cheapest",
               "least energy");
   for (int c = 0; c < kWorkloadClasses; ++c) {
     const std::uint64_t jobs = by_class.front()[c].jobs;
@@ -126,7 +126,7 @@ void print_verdict(const std::vector<SimResult>& results) {
                     by_class[f][c].*field / scale, unit);
       return std::string(buf);
     };
-    std::printf("  %-15s %6llu  %-22s %-22s %-22s\n",
+    std::printf("  %-15s %6llu  %-30s %-30s %-30s\n",
                 std::string(workload_class_name(static_cast<WorkloadClass>(c))).c_str(),
                 static_cast<unsigned long long>(jobs),
                 name(fast, &Summary::mean_jct_s, "h", 3600).c_str(),
