@@ -18,7 +18,7 @@
 #include <map>
 #include <memory>
 
-#include "scheduler/fleet_file.h"
+#include "bench/bench_fleets.h"
 #include "simulator/simulation.h"
 #include "traces/sia_csv.h"
 #include "traces/synthetic.h"
@@ -32,47 +32,7 @@ double max_rss_mb() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
-const Fleet& ionet_scale() {
-  static const Fleet fleet = [] {
-    Result<Fleet> f =
-        load_fleet_file(std::string(FLOTILLA_SOURCE_DIR) + "/examples/fleets/ionet-scale.toml");
-    if (!f) {
-      std::fprintf(stderr, "%s\n", f.message().c_str());
-      std::exit(1);
-    }
-    return std::move(f).value();
-  }();
-  return fleet;
-}
-
-// Every `stride`-th switch of the ionet-scale fleet: the same mix, smaller.
-const Fleet& fleet_of_size(const std::string& size) {
-  static std::map<std::string, std::unique_ptr<Fleet>> fleets;
-  if (size == "800k") return ionet_scale();
-  auto& f = fleets[size];
-  if (!f) {
-    const Fleet& big = ionet_scale();
-    const std::uint32_t stride = size == "100k" ? 8 : 800;
-    FleetBuilder b(big.name() + "/" + size);
-    std::uint32_t last_region = UINT32_MAX, last_site = UINT32_MAX;
-    for (std::uint32_t sw = 0; sw < big.switches().size(); sw += stride) {
-      const Switch& s = big.switches()[sw];
-      const Site& site = big.sites()[s.site];
-      if (site.region != last_region)
-        b.add_region(big.regions()[site.region].name, big.regions()[site.region].uplink);
-      if (s.site != last_site) b.add_site(site.name, site.uplink);
-      last_region = site.region;
-      last_site = s.site;
-      b.add_switch(s.name, s.uplink);
-      for (std::uint32_t n = s.first_node; n < s.first_node + s.num_nodes; ++n) {
-        if (!b.add_node(big.node_name(n), big.nodes()[n], big.providers()[big.nodes()[n].provider]))
-          std::abort();
-      }
-    }
-    f = std::make_unique<Fleet>(std::move(b.build()).value());
-  }
-  return *f;
-}
+using bench::fleet_of_size;
 
 double gpu_hours(const Trace& t) {
   double h = 0;

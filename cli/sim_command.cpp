@@ -57,23 +57,6 @@ Result<Trace> load_trace(const std::string& spec) {
   return read_trace(spec);
 }
 
-nlohmann::json summary_json(const Summary& s) {
-  return {{"jobs", s.jobs},
-          {"completed", s.completed},
-          {"rejected", s.rejected},
-          {"failed", s.failed},
-          {"makespan_s", s.makespan_s},
-          {"mean_jct_s", s.mean_jct_s},
-          {"p50_jct_s", s.p50_jct_s},
-          {"p99_jct_s", s.p99_jct_s},
-          {"mean_wait_s", s.mean_wait_s},
-          {"bounded_slowdown", s.bounded_slowdown},
-          {"utilization", s.utilization},
-          {"cost_usd", s.cost_usd},
-          {"energy_kwh", s.energy_kwh},
-          {"rejections", s.rejections}};
-}
-
 std::string hours(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f h", seconds / 3600);

@@ -134,26 +134,13 @@ void print_json(const SweepSpec& spec, const std::vector<std::string>& fleets,
       {"sweep", spec.origin}, {"trace", spec.trace}, {"cells", nlohmann::json::array()}};
   for (std::size_t i = 0; i < summaries.size(); ++i) {
     const SweepCell c = sweep_cell(spec, i);
-    const Summary& s = summaries[i];
-    out["cells"].push_back({{"fleet", fleets[c.fleet]},
-                            {"policy", spec.policies[c.policy]},
-                            {"placement", spec.placements[c.placement]},
-                            {"load_factor", spec.load_factors[c.load]},
-                            {"seed", spec.seeds[c.seed]},
-                            {"jobs", s.jobs},
-                            {"completed", s.completed},
-                            {"rejected", s.rejected},
-                            {"failed", s.failed},
-                            {"makespan_s", s.makespan_s},
-                            {"mean_jct_s", s.mean_jct_s},
-                            {"p50_jct_s", s.p50_jct_s},
-                            {"p99_jct_s", s.p99_jct_s},
-                            {"mean_wait_s", s.mean_wait_s},
-                            {"bounded_slowdown", s.bounded_slowdown},
-                            {"utilization", s.utilization},
-                            {"cost_usd", s.cost_usd},
-                            {"energy_kwh", s.energy_kwh},
-                            {"rejections", s.rejections}});
+    nlohmann::json cell = summary_json(summaries[i]);
+    cell["fleet"] = fleets[c.fleet];
+    cell["policy"] = spec.policies[c.policy];
+    cell["placement"] = spec.placements[c.placement];
+    cell["load_factor"] = spec.load_factors[c.load];
+    cell["seed"] = spec.seeds[c.seed];
+    out["cells"].push_back(std::move(cell));
   }
   std::cout << out.dump(2) << '\n';
 }

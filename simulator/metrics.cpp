@@ -73,6 +73,14 @@ Summary summarize(const SimResult& result) {
   return summarize_if(result, [](const JobRecord&) { return true; });
 }
 
+nlohmann::json summary_json(const Summary& summary) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, field] : kSummaryCounts) j[name] = summary.*field;
+  for (const auto& [name, field] : kSummaryFigures) j[name] = summary.*field;
+  j["rejections"] = summary.rejections;
+  return j;
+}
+
 std::array<Summary, kWorkloadClasses> summarize_by_class(const SimResult& result) {
   std::array<Summary, kWorkloadClasses> out;
   for (int c = 0; c < kWorkloadClasses; ++c) {

@@ -6,7 +6,9 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "simulator/simulation.h"
 
@@ -25,7 +27,27 @@ struct Summary {
   std::map<std::string, std::uint64_t> rejections;  // reason -> jobs
 };
 
+// The summary's scalar fields by name, in the order every output lists them
+// (--json, results.h5, sweep tables and the MPI wire format).
+inline constexpr std::array<std::pair<const char*, std::uint64_t Summary::*>, 4> kSummaryCounts{
+    {{"jobs", &Summary::jobs},
+     {"completed", &Summary::completed},
+     {"rejected", &Summary::rejected},
+     {"failed", &Summary::failed}}};
+inline constexpr std::array<std::pair<const char*, double Summary::*>, 9> kSummaryFigures{
+    {{"makespan_s", &Summary::makespan_s},
+     {"mean_jct_s", &Summary::mean_jct_s},
+     {"p50_jct_s", &Summary::p50_jct_s},
+     {"p99_jct_s", &Summary::p99_jct_s},
+     {"mean_wait_s", &Summary::mean_wait_s},
+     {"bounded_slowdown", &Summary::bounded_slowdown},
+     {"utilization", &Summary::utilization},
+     {"cost_usd", &Summary::cost_usd},
+     {"energy_kwh", &Summary::energy_kwh}}};
+
 Summary summarize(const SimResult& result);
+// Every field, rejections included, as one JSON object (`flotilla sim --json`).
+nlohmann::json summary_json(const Summary& summary);
 // The summary of the jobs of one workload class (utilization over the fleet).
 std::array<Summary, kWorkloadClasses> summarize_by_class(const SimResult& result);
 

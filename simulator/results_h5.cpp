@@ -30,23 +30,10 @@ Status write_summary(const h5::Writer& w, hid_t group, const SimResult& run) {
     if (st) st = std::move(next);
   };
   put(w.attribute<std::uint64_t>(group, "fleet_gpus", run.fleet_gpus));
-  for (auto [name, value] : {std::pair{"jobs", s.jobs},
-                             {"completed", s.completed},
-                             {"rejected", s.rejected},
-                             {"failed", s.failed}}) {
-    put(w.attribute<std::uint64_t>(group, name, value));
+  for (const auto& [name, field] : kSummaryCounts) {
+    put(w.attribute<std::uint64_t>(group, name, s.*field));
   }
-  for (auto [name, value] : {std::pair{"makespan_s", s.makespan_s},
-                             {"mean_jct_s", s.mean_jct_s},
-                             {"p50_jct_s", s.p50_jct_s},
-                             {"p99_jct_s", s.p99_jct_s},
-                             {"mean_wait_s", s.mean_wait_s},
-                             {"bounded_slowdown", s.bounded_slowdown},
-                             {"utilization", s.utilization},
-                             {"cost_usd", s.cost_usd},
-                             {"energy_kwh", s.energy_kwh}}) {
-    put(w.attribute<double>(group, name, value));
-  }
+  for (const auto& [name, field] : kSummaryFigures) put(w.attribute<double>(group, name, s.*field));
   // Summary::rejections is keyed by reason; the file keys it by the index in
   // rejection_reasons so the two stay one table.
   std::vector<std::uint64_t> rejections;

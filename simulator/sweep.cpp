@@ -314,22 +314,10 @@ std::string rejections_json(const Summary& summary) {
 
 namespace {
 
-// The Summary fields that are doubles, in wire and table order.
-constexpr std::array<std::pair<const char*, double Summary::*>, PackedSummaries::kFigures>
-    kFigureFields{{{"makespan_s", &Summary::makespan_s},
-                   {"mean_jct_s", &Summary::mean_jct_s},
-                   {"p50_jct_s", &Summary::p50_jct_s},
-                   {"p99_jct_s", &Summary::p99_jct_s},
-                   {"mean_wait_s", &Summary::mean_wait_s},
-                   {"bounded_slowdown", &Summary::bounded_slowdown},
-                   {"utilization", &Summary::utilization},
-                   {"cost_usd", &Summary::cost_usd},
-                   {"energy_kwh", &Summary::energy_kwh}}};
-constexpr std::array<std::pair<const char*, std::uint64_t Summary::*>, 4> kCountFields{
-    {{"jobs", &Summary::jobs},
-     {"completed", &Summary::completed},
-     {"rejected", &Summary::rejected},
-     {"failed", &Summary::failed}}};
+// The wire and table order of the Summary fields.
+constexpr const auto& kFigureFields = kSummaryFigures;
+constexpr const auto& kCountFields = kSummaryCounts;
+static_assert(kFigureFields.size() == PackedSummaries::kFigures);
 
 }  // namespace
 

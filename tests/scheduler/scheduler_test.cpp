@@ -11,20 +11,11 @@ namespace {
 
 using testing::add_nodes;
 using testing::built;
+using testing::eight_gpus;
 using testing::node_of;
 
 Seconds s(std::int64_t v) {
   return Seconds{v};
-}
-
-// Two 4-GPU nodes under one switch.
-Fleet eight_gpus() {
-  FleetBuilder b("eight");
-  b.add_region("r", Link{1, 1});
-  b.add_site("s", Link{1, 1});
-  b.add_switch("w", Link{100, 1});
-  add_nodes(b, "n", 2, node_of("RTX4090", 4));
-  return built(b);
 }
 
 QueuedJob job(JobId id, unsigned gpus, std::int64_t estimate) {

@@ -40,6 +40,16 @@ inline Fleet built(FleetBuilder& b) {
   return std::move(f).value();
 }
 
+// Two 4-GPU RTX 4090 nodes under one switch.
+inline Fleet eight_gpus() {
+  FleetBuilder b("eight");
+  b.add_region("r", Link{1, 1});
+  b.add_site("s", Link{1, 1});
+  b.add_switch("w", Link{100, 1});
+  add_nodes(b, "n", 2, node_of("RTX4090", 4));
+  return built(b);
+}
+
 // A random fleet of 1-2 regions, 1-2 sites each, 1-3 switches each, 1-4 nodes
 // per switch; GPU types, counts (1, 2, 4 or 8) and NVLink domains vary by node.
 inline Fleet random_fleet(std::uint64_t seed) {

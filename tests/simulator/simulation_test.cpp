@@ -15,21 +15,12 @@ namespace {
 
 using testing::add_nodes;
 using testing::built;
+using testing::eight_gpus;
 using testing::node_of;
 using testing::type_id;
 
 Seconds s(std::int64_t v) {
   return Seconds{v};
-}
-
-// Two 4-GPU RTX 4090 nodes under one switch.
-Fleet eight_gpus() {
-  FleetBuilder b("eight");
-  b.add_region("r", Link{1, 1});
-  b.add_site("s", Link{1, 1});
-  b.add_switch("w", Link{100, 1});
-  add_nodes(b, "n", 2, node_of("RTX4090", 4));
-  return built(b);
 }
 
 // Inference jobs measured on the fleet's own GPU: the model leaves their
