@@ -14,26 +14,7 @@ namespace {
 
 using trace_input::parse_int;
 
-Status bad(const trace_input::LineReader& in, std::string_view field, std::string_view what,
-           std::string_view value) {
-  return Status::at(
-      in.path(), in.line_number(),
-      std::string(field) + ": " + std::string(what) + ", got '" + std::string(value) + "'");
-}
-
-Status header(trace_input::LineReader& in, std::string_view expected) {
-  std::string_view line;
-  if (!in.next(line)) {
-    if (!in.status()) return in.status();
-    return Status::at(in.path(), 1, "empty file, expected header '" + std::string(expected) + "'");
-  }
-  if (line != expected) {
-    return Status::at(
-        in.path(), in.line_number(),
-        "expected header '" + std::string(expected) + "', got '" + std::string(line) + "'");
-  }
-  return Status::ok();
-}
+using trace_input::bad_field;
 
 bool non_negative(std::string_view s, std::int64_t& out) {
   return parse_int(s, out) && out >= 0;
@@ -45,7 +26,7 @@ Result<Trace> read_alibaba_pods(const std::string& path) {
   auto opened = trace_input::LineReader::open(path);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = header(in, kAlibabaPodHeader); !s) return s;
+  if (Status s = trace_input::expect_header(in, kAlibabaPodHeader); !s) return s;
 
   const GpuCatalog& catalog = GpuCatalog::builtin();
   const GpuTypeId g2 = catalog.find("G2").value();
@@ -64,32 +45,35 @@ Result<Trace> read_alibaba_pods(const std::string& path) {
     }
     const std::uint64_t id = row++;
     std::int64_t cpu = 0, mem = 0, num_gpu = 0, milli = 0, created = 0, deleted = 0;
-    if (trace_input::trim(f[0]).empty()) return bad(in, "name", "expected a pod name", f[0]);
-    if (!non_negative(f[1], cpu)) return bad(in, "cpu_milli", "expected an integer >= 0", f[1]);
-    if (!non_negative(f[2], mem)) return bad(in, "memory_mib", "expected an integer >= 0", f[2]);
+    if (trace_input::trim(f[0]).empty()) return bad_field(in, "name", "expected a pod name", f[0]);
+    if (!non_negative(f[1], cpu))
+      return bad_field(in, "cpu_milli", "expected an integer >= 0", f[1]);
+    if (!non_negative(f[2], mem))
+      return bad_field(in, "memory_mib", "expected an integer >= 0", f[2]);
     if (!non_negative(f[3], num_gpu) || num_gpu > 1'000'000) {
-      return bad(in, "num_gpu", "expected an integer >= 0", f[3]);
+      return bad_field(in, "num_gpu", "expected an integer >= 0", f[3]);
     }
     if (!non_negative(f[4], milli) || milli > 1000) {
-      return bad(in, "gpu_milli", "expected an integer 0..1000", f[4]);
+      return bad_field(in, "gpu_milli", "expected an integer 0..1000", f[4]);
     }
     const std::string_view phase = f[7];
     if (phase != "Pending" && phase != "Running" && phase != "Succeeded" && phase != "Failed") {
-      return bad(in, "pod_phase", "expected Pending, Running, Succeeded or Failed", phase);
+      return bad_field(in, "pod_phase", "expected Pending, Running, Succeeded or Failed", phase);
     }
     if (!non_negative(f[8], created)) {
-      return bad(in, "creation_time", "expected seconds >= 0", f[8]);
+      return bad_field(in, "creation_time", "expected seconds >= 0", f[8]);
     }
     if (!non_negative(f[9], deleted)) {
-      return bad(in, "deletion_time", "expected seconds >= 0", f[9]);
+      return bad_field(in, "deletion_time", "expected seconds >= 0", f[9]);
     }
     std::optional<std::int64_t> scheduled;
     if (!f[10].empty()) {
       std::int64_t s = 0;
-      if (!non_negative(f[10], s)) return bad(in, "scheduled_time", "expected seconds >= 0", f[10]);
+      if (!non_negative(f[10], s))
+        return bad_field(in, "scheduled_time", "expected seconds >= 0", f[10]);
       scheduled = s;
     }
-    if (trace_input::trim(f[6]).empty()) return bad(in, "qos", "expected a QoS class", f[6]);
+    if (trace_input::trim(f[6]).empty()) return bad_field(in, "qos", "expected a QoS class", f[6]);
 
     if (num_gpu == 0) {  // CPU-only pod: not GPU work (alibaba.h)
       ++trace.skipped_records;
@@ -99,9 +83,9 @@ Result<Trace> read_alibaba_pods(const std::string& path) {
     job.id = id;
     job.source_line = static_cast<std::uint32_t>(in.line_number());
     job.submit = Seconds{created};
-    if (milli == 0) return bad(in, "gpu_milli", "expected 1..1000 for a GPU pod", f[4]);
+    if (milli == 0) return bad_field(in, "gpu_milli", "expected 1..1000 for a GPU pod", f[4]);
     if (milli < 1000 && num_gpu != 1) {
-      return bad(in, "gpu_milli", "a share of a GPU needs num_gpu 1", f[4]);
+      return bad_field(in, "gpu_milli", "a share of a GPU needs num_gpu 1", f[4]);
     }
     job.shape.total_gpus = static_cast<std::uint32_t>(num_gpu);
     job.shape.gpu_milli = static_cast<std::uint16_t>(milli);
@@ -110,7 +94,8 @@ Result<Trace> read_alibaba_pods(const std::string& path) {
       trace_input::split(f[5], '|', types);
       for (std::string_view name : types) {
         const std::optional<GpuTypeId> t = catalog.find(name);
-        if (!t) return bad(in, "gpu_spec", "unknown GPU model '" + std::string(name) + "'", f[5]);
+        if (!t)
+          return bad_field(in, "gpu_spec", "unknown GPU model '" + std::string(name) + "'", f[5]);
         job.shape.types.set(*t);
         only_type = types.size() == 1 ? t : std::nullopt;
       }
@@ -118,12 +103,13 @@ Result<Trace> read_alibaba_pods(const std::string& path) {
     job.work.reference_gpu = only_type.value_or(g2);
     const std::int64_t start = scheduled.value_or(created);
     if (deleted < start) {
-      return bad(in, "deletion_time",
-                 std::string("before ") + (scheduled ? "scheduled_time" : "creation_time"), f[9]);
+      return bad_field(in, "deletion_time",
+                       std::string("before ") + (scheduled ? "scheduled_time" : "creation_time"),
+                       f[9]);
     }
     job.work.reference_runtime = Seconds{deleted - start};
     const std::uint32_t q = Trace::intern(trace.qos, f[6]);
-    if (q > UINT8_MAX) return bad(in, "qos", "more than 256 QoS classes", f[6]);
+    if (q > UINT8_MAX) return bad_field(in, "qos", "more than 256 QoS classes", f[6]);
     job.qos = static_cast<std::uint8_t>(q);
     trace.jobs.push_back(std::move(job));
   }
@@ -137,7 +123,7 @@ Result<Fleet> read_alibaba_nodes(const std::string& path) {
   auto opened = trace_input::LineReader::open(path);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = header(in, kAlibabaNodeHeader); !s) return s;
+  if (Status s = trace_input::expect_header(in, kAlibabaNodeHeader); !s) return s;
 
   const GpuCatalog& catalog = GpuCatalog::builtin();
   // ASSUMED link speeds (alibaba.h): the trace publishes no network.
@@ -156,15 +142,18 @@ Result<Fleet> read_alibaba_nodes(const std::string& path) {
                         "expected 5 fields, got " + std::to_string(f.size()));
     }
     std::int64_t cpu = 0, mem = 0, gpus = 0;
-    if (trace_input::trim(f[0]).empty()) return bad(in, "sn", "expected a node name", f[0]);
-    if (!non_negative(f[1], cpu)) return bad(in, "cpu_milli", "expected an integer >= 0", f[1]);
-    if (!non_negative(f[2], mem)) return bad(in, "memory_mib", "expected an integer >= 0", f[2]);
+    if (trace_input::trim(f[0]).empty()) return bad_field(in, "sn", "expected a node name", f[0]);
+    if (!non_negative(f[1], cpu))
+      return bad_field(in, "cpu_milli", "expected an integer >= 0", f[1]);
+    if (!non_negative(f[2], mem))
+      return bad_field(in, "memory_mib", "expected an integer >= 0", f[2]);
     if (!non_negative(f[3], gpus) || gpus > kMaxGpusPerNode) {
-      return bad(in, "gpu", "expected an integer 0.." + std::to_string(kMaxGpusPerNode), f[3]);
+      return bad_field(in, "gpu", "expected an integer 0.." + std::to_string(kMaxGpusPerNode),
+                       f[3]);
     }
     if (gpus == 0) continue;  // CPU-only node: not part of a GPU fleet (alibaba.h)
     const std::optional<GpuTypeId> type = catalog.find(f[4]);
-    if (!type) return bad(in, "model", "unknown GPU model", f[4]);
+    if (!type) return bad_field(in, "model", "unknown GPU model", f[4]);
     if (in_switch == kAlibabaNodesPerSwitch) {
       char name[16];
       std::snprintf(name, sizeof name, "sw%03u", switches++);

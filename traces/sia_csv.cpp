@@ -44,27 +44,7 @@ bool parse_timestamp(std::string_view s, std::int64_t& out) {
   return true;
 }
 
-// Reads the header line; errors when it is missing or different.
-Status expect_header(trace_input::LineReader& in, std::string_view expected) {
-  std::string_view line;
-  if (!in.next(line)) {
-    if (!in.status()) return in.status();
-    return Status::at(in.path(), 1, "empty file, expected header '" + std::string(expected) + "'");
-  }
-  if (line != expected) {
-    return Status::at(
-        in.path(), in.line_number(),
-        "expected header '" + std::string(expected) + "', got '" + std::string(line) + "'");
-  }
-  return Status::ok();
-}
-
-Status bad(const trace_input::LineReader& in, std::string_view field, std::string_view what,
-           std::string_view value) {
-  return Status::at(
-      in.path(), in.line_number(),
-      std::string(field) + ": " + std::string(what) + ", got '" + std::string(value) + "'");
-}
+using trace_input::bad_field;
 
 // Seconds (a non-negative decimal) rounded to whole seconds.
 bool parse_seconds(std::string_view s, std::int64_t& out) {
@@ -100,7 +80,7 @@ Result<Trace> read_philly(const std::string& path) {
   auto opened = trace_input::LineReader::open(path);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = expect_header(in, kPhillyHeader); !s) return s;
+  if (Status s = trace_input::expect_header(in, kPhillyHeader); !s) return s;
 
   const GpuTypeId p100 = GpuCatalog::builtin().find("P100").value();
   Trace trace;
@@ -118,18 +98,19 @@ Result<Trace> read_philly(const std::string& path) {
     TraceJob job;
     std::int64_t stamp = 0, duration = 0, gpu_time = 0;
     if (!parse_timestamp(f[0], stamp)) {
-      return bad(in, "timestamp", "expected 'YYYY-MM-DD HH:MM:SS'", f[0]);
+      return bad_field(in, "timestamp", "expected 'YYYY-MM-DD HH:MM:SS'", f[0]);
     }
     if (!parse_seconds(f[1], duration)) {
-      return bad(in, "duration", "expected seconds >= 0", f[1]);
+      return bad_field(in, "duration", "expected seconds >= 0", f[1]);
     }
     if (!parse_count(f[2], job.shape.total_gpus)) {
-      return bad(in, "num_gpus", "expected an integer >= 1", f[2]);
+      return bad_field(in, "num_gpus", "expected an integer >= 1", f[2]);
     }
     if (!parse_seconds(f[3], gpu_time)) {
-      return bad(in, "gpu_time", "expected seconds >= 0", f[3]);
+      return bad_field(in, "gpu_time", "expected seconds >= 0", f[3]);
     }
-    if (trace_input::trim(f[4]).empty()) return bad(in, "cluster", "expected a cluster id", f[4]);
+    if (trace_input::trim(f[4]).empty())
+      return bad_field(in, "cluster", "expected a cluster id", f[4]);
     job.id = trace.jobs.size();
     job.source_line = static_cast<std::uint32_t>(in.line_number());
     job.work.reference_runtime = Seconds{duration};
@@ -152,7 +133,7 @@ Result<Trace> read_saturn(const std::string& path) {
   auto opened = trace_input::LineReader::open(path);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = expect_header(in, kSaturnHeader); !s) return s;
+  if (Status s = trace_input::expect_header(in, kSaturnHeader); !s) return s;
 
   const GpuTypeId t4 = GpuCatalog::builtin().find("T4").value();
   Trace trace;
@@ -169,20 +150,21 @@ Result<Trace> read_saturn(const std::string& path) {
     TraceJob job;
     std::int64_t submit = 0;
     std::uint32_t batch = 0;
-    if (trace_input::trim(f[0]).empty()) return bad(in, "name", "expected a job name", f[0]);
-    if (!parse_seconds(f[1], submit)) return bad(in, "time", "expected seconds >= 0", f[1]);
+    if (trace_input::trim(f[0]).empty()) return bad_field(in, "name", "expected a job name", f[0]);
+    if (!parse_seconds(f[1], submit)) return bad_field(in, "time", "expected seconds >= 0", f[1]);
     const SaturnApplication* app = nullptr;
     for (const SaturnApplication& a : kSaturnApplications) {
       if (a.name == f[2]) app = &a;
     }
     if (app == nullptr) {
-      return bad(in, "application",
-                 "expected one of cifar10, ncf, bert, deepspeech2, yolov3, imagenet", f[2]);
+      return bad_field(in, "application",
+                       "expected one of cifar10, ncf, bert, deepspeech2, yolov3, imagenet", f[2]);
     }
     if (!parse_count(f[3], job.shape.total_gpus)) {
-      return bad(in, "num_replicas", "expected an integer >= 1", f[3]);
+      return bad_field(in, "num_replicas", "expected an integer >= 1", f[3]);
     }
-    if (!parse_count(f[4], batch)) return bad(in, "batch_size", "expected an integer >= 1", f[4]);
+    if (!parse_count(f[4], batch))
+      return bad_field(in, "batch_size", "expected an integer >= 1", f[4]);
     job.id = trace.jobs.size();
     job.source_line = static_cast<std::uint32_t>(in.line_number());
     job.submit = Seconds{submit};

@@ -118,4 +118,25 @@ void sort_jobs(std::vector<TraceJob>& jobs) {
     return a.submit != b.submit ? a.submit < b.submit : a.id < b.id;
   });
 }
+Status bad_field(const LineReader& in, std::string_view field, std::string_view what,
+                 std::string_view value) {
+  return Status::at(
+      in.path(), in.line_number(),
+      std::string(field) + ": " + std::string(what) + ", got '" + std::string(value) + "'");
+}
+
+Status expect_header(LineReader& in, std::string_view expected) {
+  std::string_view line;
+  if (!in.next(line)) {
+    if (!in.status()) return in.status();
+    return Status::at(in.path(), 1, "empty file, expected header '" + std::string(expected) + "'");
+  }
+  if (line != expected) {
+    return Status::at(
+        in.path(), in.line_number(),
+        "expected header '" + std::string(expected) + "', got '" + std::string(line) + "'");
+  }
+  return Status::ok();
+}
+
 }  // namespace flotilla::trace_input

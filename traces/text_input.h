@@ -48,6 +48,11 @@ void split(std::string_view line, char sep, std::vector<std::string_view>& out);
 void split_blanks(std::string_view line, std::vector<std::string_view>& out);
 
 bool is_blank(std::string_view line);
+// "FILE:LINE: FIELD: WHAT, got 'VALUE'" at the reader's current line.
+Status bad_field(const LineReader& in, std::string_view field, std::string_view what,
+                 std::string_view value);
+// Reads the first line of a CSV file; errors when it is missing or not `expected`.
+Status expect_header(LineReader& in, std::string_view expected);
 std::string_view trim(std::string_view s);
 
 // Whole-field parses; nullopt-like false on anything else (sign, spaces...).
