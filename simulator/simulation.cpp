@@ -65,6 +65,8 @@ class Simulation {
 
     result_.jobs.resize(trace_.jobs.size());
     attempts_.assign(trace_.jobs.size(), 0);
+    shapes_.resize(trace_.jobs.size());
+    held_.assign(trace_.jobs.size(), 0);
     for (const NodeOutage& o : options_.outages) {
       push(o.down, EventKind::kNodeDown, o.node);
       push(o.up, EventKind::kNodeUp, o.node);
@@ -202,7 +204,7 @@ class Simulation {
     if (shape.gpus_per_node > largest) {
       return reject(i, "wants more GPUs on one node than any acceptable node has");
     }
-    shapes_.emplace(i, shape);
+    shapes_[i] = shape;
     sched_->submit(queued(i, shape), now);
   }
 
@@ -233,13 +235,13 @@ class Simulation {
 
   void finished(std::uint64_t id) {
     busy_ -= held_[id];
-    held_.erase(id);
+    held_[id] = 0;
   }
 
   void handle(const Event& e) {
     switch (e.kind) {
       case EventKind::kEnd:
-        if (e.attempt != attempts_[e.id] || !held_.count(e.id)) return;  // killed earlier
+        if (e.attempt != attempts_[e.id] || held_[e.id] == 0) return;  // killed earlier
         sched_->end(e.id, e.at);
         finished(e.id);
         result_.jobs[e.id].outcome = JobOutcome::kCompleted;
@@ -263,7 +265,7 @@ class Simulation {
           rec.end = e.at;
           if (trace_.jobs[id].requeue) {
             ++rec.requeues;
-            sched_->submit(queued(id, shapes_.at(id)), e.at);
+            sched_->submit(queued(id, shapes_[id]), e.at);
           } else {
             rec.outcome = JobOutcome::kFailed;
           }
@@ -302,8 +304,10 @@ class Simulation {
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::uint64_t seq_ = 0;
   std::vector<std::uint32_t> attempts_;
-  std::unordered_map<std::uint64_t, PlacementRequest> shapes_;  // as submitted, for requeues
-  std::unordered_map<std::uint64_t, std::uint64_t> held_;       // running job -> GPUs
+  // Per job, indexed like the trace: its shape as submitted (for requeues)
+  // and the GPUs it holds while running (0 when not running).
+  std::vector<PlacementRequest> shapes_;
+  std::vector<std::uint64_t> held_;
   std::uint64_t busy_ = 0;
   std::uint64_t nodes_down_ = 0;
 };
