@@ -5,7 +5,10 @@
 namespace flotilla {
 
 Planner::Planner(std::vector<std::uint64_t> capacity)
-    : capacity_(std::move(capacity)), base_busy_(capacity_.size(), 0), changes_(capacity_.size()) {}
+    : capacity_(std::move(capacity)),
+      base_busy_(capacity_.size(), 0),
+      changes_(capacity_.size()),
+      future_starts_(capacity_.size()) {}
 
 void Planner::change(GpuTypeId t, Seconds at, std::int64_t delta) {
   if (at <= folded_) {
@@ -19,12 +22,14 @@ void Planner::change(GpuTypeId t, Seconds at, std::int64_t delta) {
 
 void Planner::hold(GpuTypeId t, Seconds start, Seconds end, std::uint64_t gpus) {
   if (end <= start || gpus == 0) return;
+  if (start > folded_) future_starts_[t].insert(start);
   change(t, start, static_cast<std::int64_t>(gpus));
   change(t, end, -static_cast<std::int64_t>(gpus));
 }
 
 void Planner::release(GpuTypeId t, Seconds start, Seconds end, std::uint64_t gpus) {
   if (end <= start || gpus == 0) return;
+  if (start > folded_) future_starts_[t].erase(future_starts_[t].find(start));
   change(t, start, -static_cast<std::int64_t>(gpus));
   change(t, end, static_cast<std::int64_t>(gpus));
 }
@@ -36,6 +41,8 @@ void Planner::advance(Seconds now) {
     auto end = c.upper_bound(now);
     for (auto it = c.begin(); it != end; ++it) base_busy_[t] += it->second;
     c.erase(c.begin(), end);
+    auto& starts = future_starts_[t];
+    starts.erase(starts.begin(), starts.upper_bound(now));
   }
   folded_ = now;
 }
@@ -63,7 +70,9 @@ std::optional<Seconds> Planner::earliest(GpuTypeId t, Seconds from, Seconds dura
   // `start`: since when the level has had room for the job without a break.
   std::optional<Seconds> start;
   if (cap - busy >= need) start = from;
+  const bool only_frees = future_starts_[t].upper_bound(from) == future_starts_[t].end();
   for (; it != c.end(); ++it) {
+    if (start && only_frees) return start;  // room now stays room
     if (start && it->first >= *start + duration) return start;
     busy += it->second;
     if (cap - busy >= need) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "scheduler/gpu_catalog.h"
@@ -44,6 +45,9 @@ class Planner {
   std::vector<std::uint64_t> capacity_;
   std::vector<std::int64_t> base_busy_;                   // busy at folded_
   std::vector<std::map<Seconds, std::int64_t>> changes_;  // busy deltas after folded_
+  // Starts of holds after folded_. With none, the future only frees GPUs, so
+  // the first moment with room is the answer: no need to walk the duration.
+  std::vector<std::multiset<Seconds>> future_starts_;
   Seconds folded_{INT64_MIN};
 };
 

@@ -39,5 +39,18 @@ TEST(Planner, ReleaseUndoesHoldAndAdvanceForgetsThePast) {
   EXPECT_THROW((void)p.free_at(kT, s(10)), std::logic_error);
 }
 
+TEST(Planner, RunningJobsOnlyFreeGpusSoTheFirstRoomIsTheAnswer) {
+  Planner p({8});
+  p.hold(kT, s(0), s(100), 6);
+  p.hold(kT, s(0), s(5000), 2);
+  p.advance(s(0));  // both are running now: the future only frees GPUs
+  EXPECT_EQ(p.earliest(kT, s(0), s(100000), 4), s(100));
+  // A reservation that starts later takes the walk over its duration again.
+  p.hold(kT, s(200), s(300), 8);
+  EXPECT_EQ(p.earliest(kT, s(0), s(150), 4), s(300));
+  p.release(kT, s(200), s(300), 8);
+  EXPECT_EQ(p.earliest(kT, s(0), s(150), 4), s(100));
+}
+
 }  // namespace
 }  // namespace flotilla
