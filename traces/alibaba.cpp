@@ -23,10 +23,9 @@ bool non_negative(std::string_view s, std::int64_t& out) {
 }  // namespace
 
 Result<Trace> read_alibaba_pods(const std::string& path) {
-  auto opened = trace_input::LineReader::open(path);
+  auto opened = trace_input::open_csv(path, kAlibabaPodHeader);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = trace_input::expect_header(in, kAlibabaPodHeader); !s) return s;
 
   const GpuCatalog& catalog = GpuCatalog::builtin();
   const GpuTypeId g2 = catalog.find("G2").value();
@@ -35,14 +34,10 @@ Result<Trace> read_alibaba_pods(const std::string& path) {
   trace.qos.clear();  // the trace names its own classes
   std::vector<std::string_view> f, types;
   std::uint64_t row = 0;
-  std::string_view line;
-  while (in.next(line)) {
-    if (trace_input::is_blank(line)) continue;
-    trace_input::split(line, ',', f);
-    if (f.size() != 11) {
-      return Status::at(path, in.line_number(),
-                        "expected 11 fields, got " + std::to_string(f.size()));
-    }
+  while (true) {
+    Result<bool> more = trace_input::next_row(in, 11, f);
+    if (!more) return more.status();
+    if (!*more) break;
     const std::uint64_t id = row++;
     std::int64_t cpu = 0, mem = 0, num_gpu = 0, milli = 0, created = 0, deleted = 0;
     if (trace_input::trim(f[0]).empty()) return bad_field(in, "name", "expected a pod name", f[0]);
@@ -113,17 +108,15 @@ Result<Trace> read_alibaba_pods(const std::string& path) {
     job.qos = static_cast<std::uint8_t>(q);
     trace.jobs.push_back(std::move(job));
   }
-  if (!in.status()) return in.status();
   if (trace.qos.empty()) trace.qos.emplace_back("normal");
   trace_input::sort_jobs(trace.jobs);
   return trace;
 }
 
 Result<Fleet> read_alibaba_nodes(const std::string& path) {
-  auto opened = trace_input::LineReader::open(path);
+  auto opened = trace_input::open_csv(path, kAlibabaNodeHeader);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = trace_input::expect_header(in, kAlibabaNodeHeader); !s) return s;
 
   const GpuCatalog& catalog = GpuCatalog::builtin();
   // ASSUMED link speeds (alibaba.h): the trace publishes no network.
@@ -133,14 +126,10 @@ Result<Fleet> read_alibaba_nodes(const std::string& path) {
   builder.add_site("alibaba-dc", kSiteLink);
   std::uint32_t in_switch = kAlibabaNodesPerSwitch, switches = 0;
   std::vector<std::string_view> f;
-  std::string_view line;
-  while (in.next(line)) {
-    if (trace_input::is_blank(line)) continue;
-    trace_input::split(line, ',', f);
-    if (f.size() != 5) {
-      return Status::at(path, in.line_number(),
-                        "expected 5 fields, got " + std::to_string(f.size()));
-    }
+  while (true) {
+    Result<bool> more = trace_input::next_row(in, 5, f);
+    if (!more) return more.status();
+    if (!*more) break;
     std::int64_t cpu = 0, mem = 0, gpus = 0;
     if (trace_input::trim(f[0]).empty()) return bad_field(in, "sn", "expected a node name", f[0]);
     if (!non_negative(f[1], cpu))
@@ -173,7 +162,6 @@ Result<Fleet> read_alibaba_nodes(const std::string& path) {
       return Status::at(path, in.line_number(), s.message());
     }
   }
-  if (!in.status()) return in.status();
   if (switches == 0) return Status::at(path, in.line_number(), "no GPU nodes");
   return builder.build();
 }

@@ -77,24 +77,19 @@ constexpr std::array<SaturnApplication, 6> kSaturnApplications{{
 }  // namespace
 
 Result<Trace> read_philly(const std::string& path) {
-  auto opened = trace_input::LineReader::open(path);
+  auto opened = trace_input::open_csv(path, kPhillyHeader);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = trace_input::expect_header(in, kPhillyHeader); !s) return s;
 
   const GpuTypeId p100 = GpuCatalog::builtin().find("P100").value();
   Trace trace;
   trace.origin = path;
   std::vector<std::string_view> f;
   std::vector<std::int64_t> stamps;
-  std::string_view line;
-  while (in.next(line)) {
-    if (trace_input::is_blank(line)) continue;
-    trace_input::split(line, ',', f);
-    if (f.size() != 5) {
-      return Status::at(path, in.line_number(),
-                        "expected 5 fields, got " + std::to_string(f.size()));
-    }
+  while (true) {
+    Result<bool> more = trace_input::next_row(in, 5, f);
+    if (!more) return more.status();
+    if (!*more) break;
     TraceJob job;
     std::int64_t stamp = 0, duration = 0, gpu_time = 0;
     if (!parse_timestamp(f[0], stamp)) {
@@ -119,7 +114,6 @@ Result<Trace> read_philly(const std::string& path) {
     stamps.push_back(stamp);
     trace.jobs.push_back(std::move(job));
   }
-  if (!in.status()) return in.status();
   std::int64_t first = std::numeric_limits<std::int64_t>::max();
   for (std::int64_t s : stamps) first = std::min(first, s);
   for (std::size_t i = 0; i < trace.jobs.size(); ++i) {
@@ -130,23 +124,18 @@ Result<Trace> read_philly(const std::string& path) {
 }
 
 Result<Trace> read_saturn(const std::string& path) {
-  auto opened = trace_input::LineReader::open(path);
+  auto opened = trace_input::open_csv(path, kSaturnHeader);
   if (!opened) return opened.status();
   trace_input::LineReader& in = **opened;
-  if (Status s = trace_input::expect_header(in, kSaturnHeader); !s) return s;
 
   const GpuTypeId t4 = GpuCatalog::builtin().find("T4").value();
   Trace trace;
   trace.origin = path;
   std::vector<std::string_view> f;
-  std::string_view line;
-  while (in.next(line)) {
-    if (trace_input::is_blank(line)) continue;
-    trace_input::split(line, ',', f);
-    if (f.size() != 5) {
-      return Status::at(path, in.line_number(),
-                        "expected 5 fields, got " + std::to_string(f.size()));
-    }
+  while (true) {
+    Result<bool> more = trace_input::next_row(in, 5, f);
+    if (!more) return more.status();
+    if (!*more) break;
     TraceJob job;
     std::int64_t submit = 0;
     std::uint32_t batch = 0;
@@ -174,7 +163,6 @@ Result<Trace> read_saturn(const std::string& path) {
         Seconds{std::llround(app->gpu_hours * 3600.0 / job.shape.total_gpus)};
     trace.jobs.push_back(std::move(job));
   }
-  if (!in.status()) return in.status();
   trace_input::sort_jobs(trace.jobs);
   return trace;
 }

@@ -125,7 +125,10 @@ Status bad_field(const LineReader& in, std::string_view field, std::string_view 
       std::string(field) + ": " + std::string(what) + ", got '" + std::string(value) + "'");
 }
 
-Status expect_header(LineReader& in, std::string_view expected) {
+Result<std::unique_ptr<LineReader>> open_csv(const std::string& path, std::string_view expected) {
+  Result<std::unique_ptr<LineReader>> opened = LineReader::open(path);
+  if (!opened) return opened;
+  LineReader& in = **opened;
   std::string_view line;
   if (!in.next(line)) {
     if (!in.status()) return in.status();
@@ -136,7 +139,23 @@ Status expect_header(LineReader& in, std::string_view expected) {
         in.path(), in.line_number(),
         "expected header '" + std::string(expected) + "', got '" + std::string(line) + "'");
   }
-  return Status::ok();
+  return opened;
+}
+
+Result<bool> next_row(LineReader& in, std::size_t fields, std::vector<std::string_view>& out) {
+  std::string_view line;
+  while (in.next(line)) {
+    if (is_blank(line)) continue;
+    split(line, ',', out);
+    if (out.size() != fields) {
+      return Status::at(
+          in.path(), in.line_number(),
+          "expected " + std::to_string(fields) + " fields, got " + std::to_string(out.size()));
+    }
+    return true;
+  }
+  if (!in.status()) return in.status();
+  return false;
 }
 
 }  // namespace flotilla::trace_input

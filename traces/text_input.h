@@ -51,8 +51,12 @@ bool is_blank(std::string_view line);
 // "FILE:LINE: FIELD: WHAT, got 'VALUE'" at the reader's current line.
 Status bad_field(const LineReader& in, std::string_view field, std::string_view what,
                  std::string_view value);
-// Reads the first line of a CSV file; errors when it is missing or not `expected`.
-Status expect_header(LineReader& in, std::string_view expected);
+// Opens a CSV trace and reads its first line; errors when the file cannot be
+// read or the header is missing or not `expected`.
+Result<std::unique_ptr<LineReader>> open_csv(const std::string& path, std::string_view expected);
+// The next non-blank row, split on ',' into `out`: true, or false at the end
+// of the file. Errors: a read error, or a row without exactly `fields` fields.
+Result<bool> next_row(LineReader& in, std::size_t fields, std::vector<std::string_view>& out);
 std::string_view trim(std::string_view s);
 
 // Whole-field parses; nullopt-like false on anything else (sign, spaces...).
