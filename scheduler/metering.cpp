@@ -14,13 +14,13 @@ namespace flotilla {
 namespace {
 
 constexpr std::array<std::pair<JobEndState, std::string_view>, 7> kEndStates{{
-    {JobEndState::kCompleted, "COMPLETED"},
-    {JobEndState::kFailed, "FAILED"},
-    {JobEndState::kCancelled, "CANCELLED"},
-    {JobEndState::kTimeout, "TIMEOUT"},
-    {JobEndState::kNodeFail, "NODE_FAIL"},
-    {JobEndState::kPreempted, "PREEMPTED"},
-    {JobEndState::kOutOfMemory, "OUT_OF_MEMORY"},
+    {JobEndState::kCompleted, "completed"},
+    {JobEndState::kFailed, "failed"},
+    {JobEndState::kCancelled, "cancelled"},
+    {JobEndState::kTimeout, "timeout"},
+    {JobEndState::kNodeFail, "node_fail"},
+    {JobEndState::kPreempted, "preempted"},
+    {JobEndState::kOutOfMemory, "out_of_memory"},
 }};
 constexpr std::array<std::pair<Fault, std::string_view>, 3> kFaults{{
     {Fault::kNone, "none"},
@@ -160,7 +160,7 @@ Result<MeterRecord> parse_meter_record(std::string_view json_line) {
   if (!f) return Status::error("unknown fault '" + *fault + "' (none, user or provider)");
   r.fault = *f;
   if (r.outcome == JobEndState::kCompleted && r.fault != Fault::kNone) {
-    return Status::error("a COMPLETED job cannot have fault '" + *fault + "'");
+    return Status::error("a completed job cannot have fault '" + *fault + "'");
   }
   return r;
 }

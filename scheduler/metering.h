@@ -5,7 +5,7 @@
 // On disk: JSON Lines, one object per job per node, every field required:
 //   {"job_id":"4242","provider":"acme","node":"gpu017","gpu_type":"H100-SXM",
 //    "gpus":8,"start":1764201600,"end":1764205200,"gpu_seconds":28800,
-//    "outcome":"COMPLETED","fault":"none"}
+//    "outcome":"completed","fault":"none"}
 // job_id is a string so that array tasks ("4242_7") keep Slurm's spelling;
 // start and end are Unix seconds; gpu_seconds may be less than
 // gpus * (end - start) for shared (fractional) GPUs, never more.
@@ -21,7 +21,7 @@
 
 namespace flotilla {
 
-// How a job ended, in Slurm's words (sacct's State column).
+// How a job ended: sacct's State column, written in lower case.
 enum class JobEndState : std::uint8_t {
   kCompleted,
   kFailed,
@@ -37,7 +37,7 @@ enum class JobEndState : std::uint8_t {
 // script, cancelled, ran out of time) is not the provider's doing.
 enum class Fault : std::uint8_t { kNone, kUser, kProvider };
 
-std::string_view end_state_name(JobEndState s);  // "COMPLETED", "NODE_FAIL", ...
+std::string_view end_state_name(JobEndState s);  // "completed", "node_fail", ...
 std::optional<JobEndState> find_end_state(std::string_view name);
 std::string_view fault_name(Fault f);  // "none", "user", "provider"
 std::optional<Fault> find_fault(std::string_view name);
