@@ -168,7 +168,18 @@ int sim_command(const Args& args) {
     return 0;
   }
   po::notify(vm);
-  if (!sweep_path.empty()) return run_sweep(sweep_path, vm.count("json") != 0);
+  if (!sweep_path.empty()) {
+    // The sweep file names fleets, traces, policies, seeds and its output;
+    // an option given beside it would be silently ignored, so refuse it.
+    for (const auto& [name, value] : vm) {
+      if (name != "sweep" && name != "json" && !value.defaulted()) {
+        std::cerr << "flotilla sim: --" << name
+                  << " does not apply with --sweep (the sweep file says it)\n";
+        return 2;
+      }
+    }
+    return run_sweep(sweep_path, vm.count("json") != 0);
+  }
   sim.scheduler.placer.seed = sim.seed;
 
   std::vector<Fleet> fleets;

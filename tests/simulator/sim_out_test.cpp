@@ -95,5 +95,20 @@ TEST(SimOut, UnwritableDirectoryIsOneLineAndExitOne) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
 }
 
+// Regression: --out beside --sweep used to be dropped without a word.
+TEST(SimOut, OptionsTheSweepFileOwnsAreRefusedBesideIt) {
+  const std::string sweep =
+      std::string(FLOTILLA_SOURCE_DIR) + "/examples/sweeps/fleet-vs-policy.toml";
+  for (const char* option : {"--out /tmp/x", "--fleet a.toml", "--policy fcfs", "--seed 3"}) {
+    const testing::CommandOutcome r =
+        run_flotilla("sim --sweep '" + sweep + "' " + option + " --json");
+    EXPECT_EQ(r.exit_code, 2) << option;
+    const std::string name = std::string(option).substr(0, std::string(option).find(' '));
+    EXPECT_EQ(r.err,
+              "flotilla sim: " + name + " does not apply with --sweep (the sweep file says it)\n");
+    EXPECT_TRUE(r.out.empty()) << option;
+  }
+}
+
 }  // namespace
 }  // namespace flotilla
