@@ -40,6 +40,7 @@ FleetState::FleetState(const Fleet& fleet) : fleet_(&fleet) {
                            .switch_slot = 0};
   }
   type_classes_.resize(fleet.catalog().size());
+  free_by_type_.assign(fleet.catalog().size(), 0);
   for (std::uint16_t c = 0; c < classes_.size(); ++c) {
     type_classes_[classes_[c].gpu_type].push_back(c);
   }
@@ -77,6 +78,7 @@ void FleetState::index_node(std::uint32_t node, int delta) {
   hist_[std::size_t{r.switch_slot} * kFreeSlots + f] += static_cast<std::uint32_t>(delta);
   slot_free_[r.switch_slot] += static_cast<std::uint32_t>(delta * static_cast<int>(f));
   free_whole_ += static_cast<std::uint64_t>(delta) * f;
+  free_by_type_[classes_[r.cls].gpu_type] += static_cast<std::uint64_t>(delta) * f;
   if (f == 0) return;  // no placer looks for nodes without a free GPU
   std::vector<std::uint32_t>& b = buckets_[r.cls * kFreeSlots + f];
   if (delta > 0) {
@@ -183,6 +185,7 @@ void FleetState::set_up(std::uint32_t node, bool up) {
 std::size_t FleetState::memory_bytes() const {
   std::size_t bytes = sizeof(*this);
   bytes += bucket_mask_.capacity() * sizeof(std::uint32_t) +
+           free_by_type_.capacity() * sizeof(std::uint64_t) +
            nodes_.capacity() * sizeof(NodeRecord) + milli_used_.capacity() * sizeof(std::uint16_t) +
            hist_.capacity() * sizeof(std::uint32_t) + slot_free_.capacity() * sizeof(std::uint32_t);
   for (const auto& b : buckets_) bytes += sizeof(b) + b.capacity() * sizeof(std::uint32_t);

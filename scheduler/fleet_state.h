@@ -89,6 +89,8 @@ class FleetState {
 
   // Totals over up nodes.
   std::uint64_t free_whole_gpus() const { return free_whole_; }
+  // Whole free GPUs of type `t` on up nodes.
+  std::uint64_t free_whole_gpus(GpuTypeId t) const { return free_by_type_[t]; }
   // Bytes of per-node and per-GPU state plus indexes, for the memory budget.
   std::size_t memory_bytes() const;
 
@@ -121,6 +123,7 @@ class FleetState {
   std::vector<std::vector<std::uint32_t>> shared_;               // per class
   std::unordered_map<std::uint32_t, std::uint32_t> shared_pos_;  // gpu -> index in shared_
   std::uint64_t free_whole_ = 0;
+  std::vector<std::uint64_t> free_by_type_;  // per catalog type
 };
 
 }  // namespace flotilla

@@ -100,6 +100,7 @@ class RandomPlacer final : public Placer {
  public:
   using Placer::Placer;
   std::string_view name() const override { return "random"; }
+  bool randomized() const override { return true; }
 
  protected:
   std::optional<std::uint32_t> pick_node(const FleetState& state, const NodeNeed& need) override {

@@ -164,6 +164,24 @@ std::optional<Placement> Placer::choose(const FleetState& state, const Placement
   return std::nullopt;
 }
 
+bool Placer::is_free_split(const PlacementRequest& r) {
+  return r.gpu_milli == 1000 && r.total_gpus > 0 && r.nodes == 0 && r.gpus_per_node == 0 &&
+         !r.exclusive && !r.max_switches;
+}
+
+std::optional<GpuTypeId> Placer::free_split_type(const FleetState& state,
+                                                 const PlacementRequest& request) {
+  // place_type() tries one node, then the lowest subtree with room; the
+  // whole fleet is the last subtree, so room in any node of the type is enough.
+  const Fleet& fleet = state.fleet();
+  for (GpuTypeId type : type_order(fleet)) {
+    if (request.types.any() && !request.types.test(type)) continue;
+    if (fleet.catalog().at(type).mem_gb < request.min_gpu_mem_gb) continue;
+    if (state.free_whole_gpus(type) >= request.total_gpus) return type;
+  }
+  return std::nullopt;
+}
+
 std::optional<Placement> Placer::place_type(const FleetState& state,
                                             const PlacementRequest& request, GpuTypeId type) {
   Shape s{.type = type,

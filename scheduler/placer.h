@@ -57,6 +57,19 @@ class Placer {
   // Does not change `state`.
   std::optional<Placement> choose(const FleetState& state, const PlacementRequest& request);
 
+  // A free split: whole GPUs on as few nodes as hold them, no node count, GPUs
+  // per node, exclusivity or switch limit. Such a request fits a GPU type
+  // exactly when the type's up nodes have that many free GPUs, so which type
+  // choose() would use is known without placing it.
+  static bool is_free_split(const PlacementRequest& request);
+  // For a free split: the type choose() would place it on, or nullopt when
+  // choose() would find no room. Costs a look at each acceptable type.
+  std::optional<GpuTypeId> free_split_type(const FleetState& state,
+                                           const PlacementRequest& request);
+  // True when choose() draws random numbers, so that skipping a call (as
+  // free_split_type() allows) would change later choices.
+  virtual bool randomized() const { return false; }
+
  protected:
   // Up nodes of one GPU type that could host `gpus` GPUs of one job.
   struct NodeNeed {

@@ -43,6 +43,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const Fleet& fleet, Schedul
   if (!priority) return priority.status();
   if (!options.runtime) {
     options.runtime = [](const QueuedJob& j, const Placement&) { return j.estimate; };
+    options.min_runtime = [](const QueuedJob& j, GpuTypeId) { return j.estimate; };
   }
   return std::unique_ptr<Scheduler>(new Scheduler(
       fleet, std::move(options), std::move(priority).value(), std::move(placer).value()));
@@ -108,11 +109,16 @@ std::optional<Seconds> Scheduler::next_wakeup(Seconds now) const {
   return *it;
 }
 
-std::optional<Placement> Scheduler::try_place(const Entry& e, Seconds now) {
-  PlacementRequest shape = e.job.shape;
-  if (e.job.switches_wait && now - e.job.submit >= *e.job.switches_wait) {
+PlacementRequest Scheduler::shape_at(const QueuedJob& job, Seconds now) {
+  PlacementRequest shape = job.shape;
+  if (job.switches_wait && now - job.submit >= *job.switches_wait) {
     shape.max_switches.reset();  // waited long enough for the switch limit
   }
+  return shape;
+}
+
+std::optional<Placement> Scheduler::try_place(const Entry& e, Seconds now) {
+  const PlacementRequest shape = shape_at(e.job, now);
   // Cheap refusal before the placer: not enough whole GPUs free at all.
   if (shape.gpu_milli == 1000 && state_.free_whole_gpus() < shape.total_gpus) return std::nullopt;
   if (std::find(no_room_.begin(), no_room_.end(), shape) != no_room_.end()) return std::nullopt;
@@ -202,6 +208,39 @@ std::vector<Start> Scheduler::fcfs(Seconds now) {
   return out;
 }
 
+void Scheduler::reserve(const QueuedJob& head, Seconds now) {
+  std::optional<EasyReservation>& reserved = easy_reservation_;
+  if (reserved && (reserved->head != head.id || reserved->at <= now)) reserved.reset();
+  if (reserved) return;
+  if (auto when = earliest(head, now)) {
+    const std::uint64_t free = planner_.free_at(when->second, when->first);
+    const std::uint64_t need = head.shape.total_gpus;
+    reserved = EasyReservation{head.id, when->second, when->first, free > need ? free - need : 0};
+  }
+}
+
+bool Scheduler::surely_delays(Entry& e, const QueuedJob& head, bool& checked, Seconds now) {
+  // Skipping the placer is only invisible when the placer draws no random numbers.
+  if (!options_.min_runtime || placer_->randomized()) return false;
+  const PlacementRequest shape = shape_at(e.job, now);
+  if (!Placer::is_free_split(shape) || state_.free_whole_gpus() < shape.total_gpus) return false;
+  const std::optional<GpuTypeId> type = placer_->free_split_type(state_, shape);
+  if (!type) return false;  // no room: try_place says so as cheaply
+  // The job has a placement, so the reservation is due (as in easy()).
+  if (!checked) {
+    checked = true;
+    reserve(head, now);
+  }
+  const std::optional<EasyReservation>& reserved = easy_reservation_;
+  // A type other than the reserved one, or no more than its spare GPUs, delays nothing.
+  if (!reserved || *type != reserved->type || shape.total_gpus <= reserved->extra) return false;
+  if (!e.floor || e.floor_type != *type) {
+    e.floor = options_.min_runtime(e.job, *type);
+    e.floor_type = *type;
+  }
+  return now + *e.floor > reserved->at;
+}
+
 std::vector<Start> Scheduler::easy(Seconds now) {
   std::vector<Start> out;
   const Entry* head = nullptr;  // the first job that has to wait
@@ -211,6 +250,7 @@ std::vector<Start> Scheduler::easy(Seconds now) {
   for (Entry& e : waiting()) {
     if (e.gone) continue;
     if (head && ++tried > options_.backfill_depth) break;
+    if (head && surely_delays(e, head->job, checked, now)) continue;
     std::optional<Placement> p = try_place(e, now);
     if (!head) {
       if (p) {
@@ -223,15 +263,7 @@ std::vector<Start> Scheduler::easy(Seconds now) {
     if (!p) continue;
     if (!checked) {
       checked = true;
-      if (reserved && (reserved->head != head->job.id || reserved->at <= now)) reserved.reset();
-      if (!reserved) {
-        if (auto when = earliest(head->job, now)) {
-          const std::uint64_t free = planner_.free_at(when->second, when->first);
-          const std::uint64_t need = head->job.shape.total_gpus;
-          reserved = EasyReservation{head->job.id, when->second, when->first,
-                                     free > need ? free - need : 0};
-        }
-      }
+      reserve(head->job, now);
     }
     std::optional<Seconds> run;
     if (reserved) {

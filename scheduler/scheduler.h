@@ -61,6 +61,11 @@ struct SchedulerOptions {
   Seconds priority_period{300};  // how often multifactor priorities are recomputed
   // How long a job will run once placed; default: its estimate.
   std::function<Seconds(const QueuedJob&, const Placement&)> runtime;
+  // At most what `runtime` gives for any placement of the job on GPUs of one
+  // type. EASY uses it to pass over a job that would surely run into the
+  // reservation without placing and costing it. Default: the estimate when
+  // `runtime` is the default; none (every job is placed) otherwise.
+  std::function<Seconds(const QueuedJob&, GpuTypeId)> min_runtime;
 };
 
 class Scheduler {
@@ -90,6 +95,9 @@ class Scheduler {
     QueuedJob job;
     double priority = 0;
     bool gone = false;  // started; removed at the next compaction
+    // min_runtime of the job on one type, kept: passes ask again and again.
+    GpuTypeId floor_type = 0;
+    std::optional<Seconds> floor;
   };
   struct Running {
     QueuedJob job;
@@ -98,9 +106,19 @@ class Scheduler {
   };
   Scheduler(const Fleet& fleet, SchedulerOptions options, Priority priority,
             std::unique_ptr<Placer> placer);
+  // The job's shape at `now`: its switch limit dropped once it waited long enough.
+  static PlacementRequest shape_at(const QueuedJob& job, Seconds now);
   // Placement for a waiting job now, or nullopt. Within one pass the fleet
   // only fills up, so a shape that found no room once is not tried again.
   std::optional<Placement> try_place(const Entry& e, Seconds now);
+  // Sets easy_reservation_ for `head`, the first waiting job, unless it still holds.
+  void reserve(const QueuedJob& head, Seconds now);
+  // True when EASY would place `e` now and then refuse it for delaying the
+  // reservation, known without placing it: its free split lands on the
+  // reserved type, needs more than the spare GPUs, and even its shortest
+  // runtime there ends after the reservation starts. `checked`: whether this
+  // pass has looked at the reservation for `head` yet.
+  bool surely_delays(Entry& e, const QueuedJob& head, bool& checked, Seconds now);
   // Takes the GPUs; `run` is the job's runtime on `p` when already known.
   Start start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run = std::nullopt);
   // Earliest start the planner sees for the job over its acceptable types.

@@ -132,30 +132,41 @@ Hop worst(const Hop& a, const Hop& b) {
              .latency_s = std::max(a.latency_s, b.latency_s)};
 }
 
+// The GPUs of one placement as the step costing sees them: ranks, the hop
+// between two ranks, NVLink groups. An ideal Costing stands for every
+// placement of `size` GPUs of one type at once: hops cost nothing and any
+// group may be an NVLink group, so no placement costs less (min_runtime()).
 class Costing {
  public:
   Costing(const PerfConstants& c, const Fleet& fleet, const Placement& p)
-      : c_(c), fleet_(fleet), type_(fleet.catalog().at(p.gpu_type)), ranks_(ranks_of(p)) {
+      : c_(c),
+        fleet_(&fleet),
+        type_(fleet.catalog().at(p.gpu_type)),
+        ranks_(ranks_of(p)),
+        size_(ranks_.size()) {
     // A share of one GPU runs at that share of its speed.
     if (p.allocs.size() == 1 && p.allocs[0].milli < 1000) share_ = p.allocs[0].milli / 1000.0;
   }
+  Costing(const PerfConstants& c, const GpuType& type, std::size_t size, double share)
+      : c_(c), type_(type), size_(size), share_(share) {}
 
-  std::size_t size() const { return ranks_.size(); }
+  std::size_t size() const { return size_; }
   const GpuType& type() const { return type_; }
   double share() const { return share_; }
 
   Hop hop(std::size_t a, std::size_t b) const {
+    if (!fleet_) return Hop{};
     const Rank& x = ranks_[a];
     const Rank& y = ranks_[b];
     if (x.node == y.node) {
       if (x.local == y.local) return Hop{};
-      const unsigned domain = fleet_.node_at(x.node).nvlink_domain_size;
+      const unsigned domain = fleet_->node_at(x.node).nvlink_domain_size;
       const bool same_domain = domain > 1 && x.local / domain == y.local / domain;
       const double gbs =
           same_domain ? type_.intra_node_gbs : std::min(type_.intra_node_gbs, c_.pcie_gbs);
       return Hop{.bytes_per_s = gbs * 1e9, .latency_s = 0};
     }
-    const Link l = fleet_.path(x.node, y.node);
+    const Link l = fleet_->path(x.node, y.node);
     return Hop{.bytes_per_s = l.gbps * 1e9 / 8,
                .latency_s = static_cast<double>(l.latency_us) * 1e-6};
   }
@@ -164,8 +175,9 @@ class Costing {
   bool nvlink_group(std::size_t first, unsigned t) const {
     if (t == 1) return true;
     if (!type_.nvlink) return false;
+    if (!fleet_) return true;
     const Rank& r0 = ranks_[first];
-    const unsigned domain = fleet_.node_at(r0.node).nvlink_domain_size;
+    const unsigned domain = fleet_->node_at(r0.node).nvlink_domain_size;
     if (domain < t) return false;
     for (std::size_t i = first + 1; i < first + t; ++i) {
       if (ranks_[i].node != r0.node || ranks_[i].local / domain != r0.local / domain) return false;
@@ -175,9 +187,10 @@ class Costing {
 
  private:
   const PerfConstants& c_;
-  const Fleet& fleet_;
+  const Fleet* fleet_ = nullptr;  // null: ideal
   const GpuType& type_;
   std::vector<Rank> ranks_;
+  std::size_t size_ = 0;
   double share_ = 1.0;
 };
 
@@ -579,28 +592,56 @@ unsigned PerfModel::min_gpus(const TraceJob& job, GpuTypeId type) const {
   return n;
 }
 
-Result<StepEstimate> PerfModel::model_step(const ModelWork& work, WorkloadClass cls,
-                                           const Placement& p, const Fleet& fleet) const {
-  if (p.allocs.empty()) return Status::error("empty placement");
-  if (!(work.params > 0) || work.seq_len == 0) {
-    return Status::error("model job needs params > 0 and seq_len > 0");
-  }
-  const Costing k(c_, fleet, p);
-  if (k.size() == 0) return Status::error("placement holds no GPU");
+namespace {
+
+// The fastest layout of a model job on `k` (the most tokens per second for
+// inference), or nullopt when none fits.
+std::optional<StepEstimate> fastest_layout(const PerfConstants& c, const Costing& k,
+                                           const ModelWork& work, WorkloadClass cls) {
   std::optional<StepEstimate> best;
   for (const ParallelLayout& l : layouts(k, work.shardable)) {
     std::optional<StepEstimate> e =
-        work.training ? training_step(c_, k, work, cls, l) : inference_step(c_, k, work, l);
+        work.training ? training_step(c, k, work, cls, l) : inference_step(c, k, work, l);
     if (!e) continue;
     const bool better =
         !best || (work.training ? e->step_s < best->step_s : e->tokens_per_s > best->tokens_per_s);
     if (better) best = e;
   }
+  return best;
+}
+
+// Seconds the whole model job takes at the pace of `e`.
+double model_seconds(const ModelWork& w, const StepEstimate& e) {
+  return w.training ? e.steps * e.step_s : w.tokens / e.tokens_per_s;
+}
+
+Status check_model(const ModelWork& work) {
+  if (!(work.params > 0) || work.seq_len == 0) {
+    return Status::error("model job needs params > 0 and seq_len > 0");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<StepEstimate> PerfModel::model_step(const ModelWork& work, WorkloadClass cls,
+                                           const Placement& p, const Fleet& fleet) const {
+  if (p.allocs.empty()) return Status::error("empty placement");
+  if (Status s = check_model(work); !s) return s;
+  const Costing k(c_, fleet, p);
+  if (k.size() == 0) return Status::error("placement holds no GPU");
+  std::optional<StepEstimate> best = fastest_layout(c_, k, work, cls);
   if (!best) {
     return Status::error("no parallel layout of " + params_name(work.params) + " fits " +
                          std::to_string(k.size()) + " x " + k.type().name);
   }
   return *best;
+}
+
+double PerfModel::compute_seconds(const TraceJob& job, GpuTypeId type) const {
+  const double ref_s = static_cast<double>(job.work.reference_runtime.count());
+  return ref_s * relative_speed(job.workload, job.work.reference_gpu) /
+         relative_speed(job.workload, type);
 }
 
 Result<Seconds> PerfModel::runtime(const TraceJob& job, const Placement& p,
@@ -613,13 +654,11 @@ Result<Seconds> PerfModel::runtime(const TraceJob& job, const Placement& p,
     }
     Result<StepEstimate> e = model_step(*w, job.workload, p, fleet);
     if (!e) return Status::error("job " + std::to_string(job.id) + ": " + e.message());
-    return to_seconds(w->training ? e->steps * e->step_s : w->tokens / e->tokens_per_s);
+    return to_seconds(model_seconds(*w, *e));
   }
 
   // Trace job: the reference runtime at this GPU's speed for the class...
-  const double ref_s = static_cast<double>(job.work.reference_runtime.count());
-  const double compute_s = ref_s * relative_speed(job.workload, job.work.reference_gpu) /
-                           relative_speed(job.workload, p.gpu_type);
+  const double compute_s = compute_seconds(job, p.gpu_type);
   // ...plus a ring all-reduce of the class's gradients every step between the
   // nodes (inside a node the reference runtime already holds it).
   const PerfConstants::Class& k = c_.classes[static_cast<std::size_t>(job.workload)];
@@ -635,6 +674,19 @@ Result<Seconds> PerfModel::runtime(const TraceJob& job, const Placement& p,
     comm_s = compute_s / k.step_s * ring_allreduce_s(k.gradient_gb_per_step * 1e9, n, ring);
   }
   return to_seconds(compute_s + comm_s);
+}
+
+Result<Seconds> PerfModel::min_runtime(const TraceJob& job, GpuTypeId type, unsigned gpus,
+                                       std::uint16_t milli) const {
+  if (!job.work.model) return to_seconds(compute_seconds(job, type));  // no transfers at all
+  const ModelWork& w = *job.work.model;
+  const unsigned holders = milli < 1000 ? 1 : std::max(gpus, 1u);  // as runtime() counts
+  if (std::optional<std::string> why = rejection(job, type, holders)) return Status::error(*why);
+  if (Status s = check_model(w); !s) return s;
+  const Costing ideal(c_, catalog_->at(type), holders, milli < 1000 ? milli / 1000.0 : 1.0);
+  std::optional<StepEstimate> best = fastest_layout(c_, ideal, w, job.workload);
+  if (!best) return Status::error("no parallel layout of " + params_name(w.params) + " fits");
+  return to_seconds(model_seconds(w, *best));
 }
 
 }  // namespace flotilla

@@ -112,6 +112,12 @@ class PerfModel {
   // any work). Errors: empty placement, model state that does not fit, no
   // layout that fits.
   Result<Seconds> runtime(const TraceJob& job, const Placement& p, const Fleet& fleet) const;
+  // At most what runtime() gives, when it succeeds, for any placement of
+  // `gpus` whole GPUs of `type` (a share of one GPU when `milli` < 1000):
+  // the costing with free transfers and every group allowed on NVLink. An
+  // error where runtime() fails for every such placement.
+  Result<Seconds> min_runtime(const TraceJob& job, GpuTypeId type, unsigned gpus,
+                              std::uint16_t milli) const;
   // The step of a model job on `p` under the fastest layout that fits.
   Result<StepEstimate> model_step(const ModelWork& work, WorkloadClass cls, const Placement& p,
                                   const Fleet& fleet) const;
@@ -137,6 +143,9 @@ class PerfModel {
   const GpuCatalog& catalog() const { return *catalog_; }
 
  private:
+  // A trace job's reference runtime at the speed of its class on `type`.
+  double compute_seconds(const TraceJob& job, GpuTypeId type) const;
+
   PerfConstants c_;
   const GpuCatalog* catalog_ = nullptr;
 };

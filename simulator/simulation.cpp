@@ -59,6 +59,13 @@ class Simulation {
       Result<Seconds> r = model_.runtime(trace_.jobs[q.id], p, fleet_);
       return r ? *r : q.estimate;
     };
+    // A failing model falls back to the estimate above, so the bound must too.
+    so.min_runtime = [this](const QueuedJob& q, GpuTypeId t) {
+      if (q.shape.exclusive) return Seconds{0};  // whole nodes: more GPUs than asked for
+      Result<Seconds> r =
+          model_.min_runtime(trace_.jobs[q.id], t, q.shape.total_gpus, q.shape.gpu_milli);
+      return r ? std::min(*r, q.estimate) : q.estimate;
+    };
     Result<std::unique_ptr<Scheduler>> sched = Scheduler::create(fleet_, so);
     if (!sched) return sched.status();
     sched_ = std::move(sched).value();

@@ -250,6 +250,14 @@ TEST_P(ChurnTest, MatchesBruteForceOnRandomFleets) {
       BruteForce brute{state};
       const std::optional<BruteForce::Expectation> want = brute.expect(r, order);
       const std::optional<Placement> got = placer->choose(state, r);
+      if (Placer::is_free_split(r)) {
+        // free_split_type() names the type choose() uses, without placing.
+        const std::optional<GpuTypeId> type = placer->free_split_type(state, r);
+        ASSERT_EQ(type.has_value(), got.has_value());
+        if (got) {
+          ASSERT_EQ(*type, got->gpu_type);
+        }
+      }
       // Free split with both a node cap and a switch limit uses a greedy
       // choice of switches (placer.h); there the placer may only refuse more.
       const bool greedy_case = r.gpus_per_node == 0 && r.nodes > 1 && r.max_switches;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
 
 #include "tests/scheduler/test_fleets.h"
 
@@ -68,6 +70,58 @@ TEST(Scheduler, EasyBackfillsShortJobsBeforeTheReservation) {
   EXPECT_EQ(started(sched->schedule(s(100))), std::vector<JobId>{2});
   EXPECT_EQ(sched->queued(), 0u);
   EXPECT_EQ(sched->running(), 1u);
+}
+
+// Starts of an EASY run of a random workload on a random fleet, with a
+// runtime that grows with the nodes a job spans; `floor` gives min_runtime.
+std::vector<Start> easy_run(std::uint64_t seed, bool floor, int* floors_asked) {
+  Fleet fleet = testing::random_fleet(seed);
+  SchedulerOptions o;
+  o.runtime = [](const QueuedJob& j, const Placement& p) {
+    return j.estimate + Seconds{60 * static_cast<std::int64_t>(p.allocs.size() - 1)};
+  };
+  if (floor) {
+    o.min_runtime = [floors_asked](const QueuedJob& j, GpuTypeId) {
+      ++*floors_asked;
+      return j.estimate;
+    };
+  }
+  auto sched = std::move(Scheduler::create(fleet, o)).value();
+  std::mt19937_64 rng(seed);
+  std::multimap<Seconds, JobId> ends;
+  std::vector<Start> all;
+  JobId next = 0;
+  for (Seconds now{0}; now < Seconds{20'000}; now += Seconds{10}) {
+    for (auto it = ends.begin(); it != ends.end() && it->first <= now; it = ends.erase(it)) {
+      sched->end(it->second, now);
+    }
+    for (int k = static_cast<int>(rng() % 4); k > 0; --k) {
+      sched->submit(job(next++, 1 + static_cast<unsigned>(rng() % 12),
+                        100 + static_cast<std::int64_t>(rng() % 3000)),
+                    now);
+    }
+    for (Start& st : sched->schedule(now)) {
+      ends.emplace(st.expected_end, st.id);
+      all.push_back(std::move(st));
+    }
+  }
+  return all;
+}
+
+TEST(Scheduler, EasyPassesOverJobsThatSurelyDelayTheReservationAsIfPlacingThem) {
+  int asked = 0;
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const std::vector<Start> placed = easy_run(seed, false, nullptr);
+    const std::vector<Start> passed_over = easy_run(seed, true, &asked);
+    ASSERT_EQ(placed.size(), passed_over.size());
+    for (std::size_t i = 0; i < placed.size(); ++i) {
+      ASSERT_EQ(placed[i].id, passed_over[i].id);
+      ASSERT_EQ(placed[i].placement, passed_over[i].placement);
+      ASSERT_EQ(placed[i].expected_end, passed_over[i].expected_end);
+    }
+  }
+  EXPECT_GT(asked, 0);  // the queue was long enough to pass over jobs
 }
 
 TEST(Scheduler, NodeDownEndsItsJobsAndOffersNothing) {

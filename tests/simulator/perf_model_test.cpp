@@ -336,6 +336,50 @@ TEST(PerfModel, SameGpusSlowerOverHomeUplinksThanInOneNvlinkBox) {
   EXPECT_LT(static_cast<double>(tb->count()), 1.25 * compute_s);
 }
 
+TEST(PerfModel, MinRuntimeIsAtMostTheRuntimeOfEveryPlacement) {
+  // EASY passes over jobs whose min_runtime() already ends too late, so it
+  // must never exceed runtime() where runtime() succeeds: model jobs that
+  // train and infer, and a trace job, on NVLink boxes and on home uplinks.
+  const PerfModel& m = PerfModel::builtin();
+  const Fleet box = example_fleet("8xH100.toml");
+  const Fleet homes = example_fleet("800xRTX4090-home.toml");
+  TraceJob trace_job;
+  trace_job.workload = WorkloadClass::kSmallTraining;
+  trace_job.work.reference_gpu = type_id("P100");
+  trace_job.work.reference_runtime = Seconds{36'000};
+  const std::vector<TraceJob> jobs = {
+      model_job(WorkloadClass::kFullFinetune, ModelWork{.params = 7e9,
+                                                        .tokens = 1e9,
+                                                        .seq_len = 2048,
+                                                        .global_batch = 64,
+                                                        .training = true,
+                                                        .shardable = true}),
+      model_job(WorkloadClass::kInference, ModelWork{.params = 8e9,
+                                                     .tokens = 1e8,
+                                                     .seq_len = 2048,
+                                                     .global_batch = 0,
+                                                     .training = false,
+                                                     .shardable = true}),
+      trace_job};
+  int compared = 0;
+  for (const auto& [fleet, type] : {std::pair{&box, "H100-SXM"}, std::pair{&homes, "RTX4090"}}) {
+    for (unsigned gpus : {1u, 2u, 4u, 8u, 16u}) {
+      if (gpus > fleet->total_gpus()) continue;
+      const Placement p = place(*fleet, "best-fit", gpus, type);
+      for (const TraceJob& job : jobs) {
+        Result<Seconds> run = m.runtime(job, p, *fleet);
+        if (!run) continue;  // too big for these GPUs: the simulator uses the estimate
+        Result<Seconds> floor = m.min_runtime(job, type_id(type), gpus, 1000);
+        ASSERT_TRUE(floor.is_ok()) << floor.message();
+        EXPECT_LE(floor->count(), run->count()) << gpus << " x " << type;
+        EXPECT_GT(floor->count(), 0);
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GE(compared, 20);
+}
+
 TEST(PerfModel, TensorParallelOnlyInsideNvlinkDomains) {
   const PerfModel& m = PerfModel::builtin();
   // One sequence per step: a pipeline cannot fill its stages, data parallel has
