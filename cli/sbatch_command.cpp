@@ -1,9 +1,14 @@
-// flotilla sbatch [--parse-only] [--json] [SBATCH OPTIONS...] FILE [ARGS...]
+// flotilla sbatch [--parse-only] [--json] [--socket PATH] [SBATCH OPTIONS...] FILE [ARGS...]
 // Reads a batch script as sbatch would; options before FILE override the
-// script's directives. Submission needs the controller, which is not built
-// yet, so for now only --parse-only does anything.
+// script's directives. With --parse-only it prints the request; otherwise it
+// submits the job to the controller (--socket or $FLOTILLA_SOCKET), which
+// checks it against the fleet, and prints "Submitted batch job N".
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -13,6 +18,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "scheduler/protocol.h"
 #include "slurm/batch_script.h"
 #include "slurm/sbatch_options.h"
 
@@ -115,6 +121,72 @@ void print_listing(const Json& j, std::ostream& out) {
   }
 }
 
+// --socket PATH is flotilla's, not sbatch's: taken out before sbatch's
+// option table sees the arguments (its first occurrence only).
+std::optional<std::string> take_socket_flag(Args& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].rfind("--socket=", 0) == 0) {
+      std::string path = args[i].substr(9);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+      return path;
+    }
+    if (args[i] == "--socket" && i + 1 < args.size()) {
+      std::string path = args[i + 1];
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
+                 args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+      return path;
+    }
+  }
+  return std::nullopt;
+}
+
+extern "C" char** environ;
+
+// Sends the job to the controller: the parsed request, the script's text and
+// the submitter's environment and directory (sbatch's --export=ALL default).
+int submit(const slurm::SbatchJob& job, const std::string& script_path,
+           const std::vector<std::string>& script_args,
+           const std::optional<std::string>& socket_flag) {
+  if (::access(script_path.c_str(), X_OK) != 0) {
+    std::cerr << script_path << ": not executable (chmod +x " << script_path << ")\n";
+    return 1;
+  }
+  std::ifstream in(script_path, std::ios::binary);
+  std::string script((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string work_dir = std::filesystem::current_path().string();
+  bool parsable = false;
+  for (const slurm::IgnoredOption& o : job.ignored_options) {
+    if (o.option == "--chdir" && o.value) {
+      work_dir = std::filesystem::absolute(*o.value).lexically_normal().string();
+    }
+    parsable = parsable || o.option == "--parsable";
+  }
+  JobRequest request = job.request;
+  request.requeue = job.requeue.value_or(false);
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  Result<std::string> path = protocol::socket_path(socket_flag);
+  Result<nlohmann::json> answer =
+      path ? protocol::call(*path, {{"op", "submit"},
+                                    {"request", protocol::request_to_json(request)},
+                                    {"script", script},
+                                    {"script_args", script_args},
+                                    {"work_dir", work_dir},
+                                    {"env", env}})
+           : Result<nlohmann::json>(path.status());
+  if (!answer) {
+    std::cerr << "flotilla sbatch: error: " << answer.message() << '\n';
+    return 1;
+  }
+  const std::uint64_t id = answer->at("job_id").get<std::uint64_t>();
+  if (parsable) {
+    std::cout << id << '\n';
+  } else {
+    std::cout << "Submitted batch job " << id << '\n';
+  }
+  return 0;
+}
+
 std::string basename_of(const std::string& path) {
   const std::size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -122,9 +194,12 @@ std::string basename_of(const std::string& path) {
 
 }  // namespace
 
-int sbatch_command(const Args& args) {
+int sbatch_command(const Args& given) {
+  Args args = given;
+  const std::optional<std::string> socket_flag = take_socket_flag(args);
   po::options_description own("flotilla sbatch [OPTIONS] [SBATCH OPTIONS...] FILE [ARGS...]");
   own.add_options()("help,h", "show this help")(
+      "socket", "--socket PATH: the controller's socket (default $FLOTILLA_SOCKET)")(
       "parse-only", "parse FILE and print the job request; do not submit")(
       "json", "print the request as one JSON object");
   po::options_description hidden;
@@ -189,12 +264,8 @@ int sbatch_command(const Args& args) {
   // sbatch names an unnamed job after its script.
   if (job->request.job_name.empty()) job->request.job_name = basename_of(script_path);
 
-  if (!vm.count("parse-only")) {
-    std::cerr << "flotilla sbatch: submitting needs a running controller (flotilla ctld), "
-                 "which is not available yet; use --parse-only\n";
-    return 2;
-  }
   for (const std::string& w : job->warnings) std::cerr << "warning: " << w << '\n';
+  if (!vm.count("parse-only")) return submit(*job, script_path, script_args, socket_flag);
   const Json j = to_json(*job, script_path, script_args);
   if (vm.count("json")) {
     std::cout << j.dump() << '\n';

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -170,10 +171,25 @@ TEST(SbatchCli, BadValueAndMissingShebangExitOne) {
   EXPECT_THAT(r.out, HasSubstr(no_shebang.path() + ":1: first line must start with #!"));
 }
 
-TEST(SbatchCli, WithoutParseOnlySubmissionIsNotAvailable) {
-  const Outcome r = run("sbatch " + example("sweep-array.sbatch"), true);
-  EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.out, HasSubstr("flotilla ctld"));
+// Without --parse-only sbatch submits to `flotilla ctld`; with no controller
+// to reach it says where it looked, in one line.
+TEST(SbatchCli, WithoutParseOnlyItSubmitsAndSaysWhenNoControllerAnswers) {
+  const std::filesystem::path script =
+      std::filesystem::temp_directory_path() / ("sbatch_cli_" + std::to_string(::getpid()));
+  std::filesystem::copy_file(example("sweep-array.sbatch"), script,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::permissions(script, std::filesystem::perms::owner_exec,
+                               std::filesystem::perm_options::add);
+  const std::string missing = script.string() + ".sock";
+  const Outcome r = run("sbatch --socket '" + missing + "' '" + script.string() + "'", true);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "flotilla sbatch: error: cannot reach the controller at " + missing +
+                       ": No such file or directory\n");
+  ::unsetenv("FLOTILLA_SOCKET");
+  const Outcome none = run("sbatch '" + script.string() + "'", true);
+  EXPECT_EQ(none.code, 1);
+  EXPECT_THAT(none.out, HasSubstr("give --socket PATH or set FLOTILLA_SOCKET"));
+  std::filesystem::remove(script);
 }
 
 TEST(SbatchCli, UsageErrors) {

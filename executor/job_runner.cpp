@@ -1,0 +1,214 @@
+// Batch script launch and supervision (see job_runner.h).
+#include "executor/job_runner.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace flotilla::executor {
+
+namespace {
+
+Status write_file(const std::string& path, const std::string& text, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return Status::error("cannot write " + path + ": " + std::strerror(errno));
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return Status::error("cannot write " + path + ": " + std::strerror(e));
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  ::fchmod(fd, mode);  // the umask must not take the execute bit away
+  ::close(fd);
+  return Status::ok();
+}
+
+Result<int> open_output(const std::string& path, bool append) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  if (fd < 0) return Status::error("cannot open " + path + ": " + std::strerror(errno));
+  return fd;
+}
+
+}  // namespace
+
+JobRunner::~JobRunner() {
+  for (auto& [id, job] : jobs_) ::kill(-job.pid, SIGKILL);
+  for (auto& [id, job] : jobs_) ::waitpid(job.pid, nullptr, 0);
+}
+
+Status JobRunner::launch(const protocol::Launch& spec, std::int64_t now_ms) {
+  if (jobs_.count(spec.job_id))
+    return Status::error("job " + std::to_string(spec.job_id) + " already runs here");
+  std::error_code ec;
+  std::filesystem::create_directories(spec.spool_dir, ec);
+  if (ec)
+    return Status::error("cannot create spool directory " + spec.spool_dir + ": " + ec.message());
+  const std::string base = spec.spool_dir + "/job" + std::to_string(spec.job_id);
+  Job job;
+  const std::string script_path = base + ".sh";
+  if (Status s = write_file(script_path, spec.script, 0700); !s) return s;
+  job.files.push_back(script_path);
+  if (!spec.hostfile.empty()) {
+    if (Status s = write_file(base + ".hosts", spec.hostfile, 0644); !s) return s;
+    job.files.push_back(base + ".hosts");
+  }
+  Result<int> out = open_output(spec.stdout_path, spec.append);
+  if (!out) return out.status();
+  int err = *out;
+  if (spec.stderr_path != spec.stdout_path) {
+    Result<int> e = open_output(spec.stderr_path, spec.append);
+    if (!e) {
+      ::close(*out);
+      return e.status();
+    }
+    err = *e;
+  }
+  // Everything the child needs is built before fork: after it, only
+  // async-signal-safe calls.
+  std::vector<char*> argv{const_cast<char*>(script_path.c_str())};
+  for (const std::string& a : spec.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  // exec's errno comes back through a close-on-exec pipe: an empty read
+  // means the script is running.
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0)
+    return Status::error(std::string("pipe: ") + std::strerror(errno));
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    // The job dies with its executor, so a restarted controller never finds
+    // a job that runs twice.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGTERM, SIGINT, SIGPIPE, SIGCHLD}) ::signal(sig, SIG_DFL);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, 0);
+    ::dup2(*out, 1);
+    ::dup2(err, 2);
+    int step = 0;  // 0: chdir failed, 1: exec failed
+    if (::chdir(spec.work_dir.c_str()) == 0) {
+      step = 1;
+      ::execve(argv[0], argv.data(), envp.data());
+    }
+    const int codes[2] = {step, errno};
+    (void)!::write(report[1], codes, sizeof codes);
+    ::_exit(127);
+  }
+  ::close(report[1]);
+  ::close(*out);
+  if (err != *out) ::close(err);
+  if (pid < 0) {
+    ::close(report[0]);
+    return Status::error(std::string("fork: ") + std::strerror(errno));
+  }
+  int codes[2] = {0, 0};
+  ssize_t n = 0;
+  do {
+    n = ::read(report[0], codes, sizeof codes);
+  } while (n < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (n > 0) {
+    ::waitpid(pid, nullptr, 0);
+    for (const std::string& f : job.files) ::unlink(f.c_str());
+    if (codes[0] == 0) {
+      return Status::error("cannot enter the submit directory " + spec.work_dir + ": " +
+                           std::strerror(codes[1]));
+    }
+    return Status::error("cannot execute the batch script (check its #! line): " +
+                         std::string(std::strerror(codes[1])));
+  }
+  job.pid = pid;
+  job.kill_wait_ms = spec.kill_wait_ms;
+  if (spec.time_limit_ms > 0) {
+    job.limit_at_ms = now_ms + spec.time_limit_ms;
+    if (spec.warn_signal > 0) {
+      job.warn_signal = spec.warn_signal;
+      job.warn_at_ms = std::max(now_ms, job.limit_at_ms - spec.warn_before_ms);
+    }
+  }
+  jobs_.emplace(spec.job_id, std::move(job));
+  return Status::ok();
+}
+
+void JobRunner::terminate(Job& job, std::int64_t now_ms) {
+  ::kill(-job.pid, SIGCONT);
+  ::kill(-job.pid, SIGTERM);
+  job.kill_at_ms = now_ms + job.kill_wait_ms;
+  job.limit_at_ms = 0;
+  job.warn_at_ms = 0;
+}
+
+void JobRunner::cancel(std::uint64_t job_id, std::int64_t now_ms) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.cancelled) return;
+  it->second.cancelled = true;
+  if (it->second.kill_at_ms == 0) terminate(it->second, now_ms);
+}
+
+void JobRunner::tick(std::int64_t now_ms) {
+  for (auto& [id, job] : jobs_) {
+    if (job.warn_at_ms != 0 && now_ms >= job.warn_at_ms) {
+      ::kill(-job.pid, job.warn_signal);
+      job.warn_at_ms = 0;
+    }
+    if (job.limit_at_ms != 0 && now_ms >= job.limit_at_ms) {
+      job.timed_out = true;
+      terminate(job, now_ms);
+    }
+    if (job.kill_at_ms != 0 && now_ms >= job.kill_at_ms) {
+      ::kill(-job.pid, SIGKILL);
+      job.kill_at_ms = 0;
+    }
+  }
+}
+
+std::vector<protocol::JobExit> JobRunner::reap() {
+  std::vector<protocol::JobExit> done;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    int status = 0;
+    const pid_t r = ::waitpid(it->second.pid, &status, WNOHANG);
+    if (r != it->second.pid) {
+      ++it;
+      continue;
+    }
+    Job& job = it->second;
+    ::kill(-job.pid, SIGKILL);  // what the script left behind ends with it, as in Slurm
+    protocol::JobExit e{
+        .job_id = it->first, .timed_out = job.timed_out, .cancelled = job.cancelled};
+    if (WIFEXITED(status)) e.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) e.signal = WTERMSIG(status);
+    for (const std::string& f : job.files) ::unlink(f.c_str());
+    done.push_back(std::move(e));
+    it = jobs_.erase(it);
+  }
+  return done;
+}
+
+std::vector<std::uint64_t> JobRunner::running() const {
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, job] : jobs_) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace flotilla::executor

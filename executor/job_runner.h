@@ -1,0 +1,55 @@
+// The executor's jobs: starts batch scripts (fork/exec through the script's
+// shebang, in the submit directory, with the environment, stdout/stderr files
+// and process group the controller asked for), enforces time limits and
+// cancels (SIGTERM, grace, SIGKILL to the whole process group, --signal warnings
+// before the limit) and reaps them into JobExit reports. No MPI and no clock
+// of its own: the agent passes `now` in, so tests drive it directly.
+// Owns its child processes; not thread-safe, one per executor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "scheduler/protocol.h"
+#include "scheduler/status.h"
+
+namespace flotilla::executor {
+
+class JobRunner {
+ public:
+  JobRunner() = default;
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+  ~JobRunner();  // kills every job still running
+
+  // Starts the script; errors (spool not writable, output file not openable,
+  // script not executable, interpreter missing) mean nothing runs.
+  Status launch(const protocol::Launch& spec, std::int64_t now_ms);
+  // scancel: SIGCONT and SIGTERM now, SIGKILL after the job's grace period.
+  // Unknown ids are ignored (the job may have just ended).
+  void cancel(std::uint64_t job_id, std::int64_t now_ms);
+  // Sends due --signal warnings, time-limit SIGTERMs and SIGKILLs.
+  void tick(std::int64_t now_ms);
+  // Jobs whose script ended since the last call; what was left of their
+  // process groups is killed.
+  std::vector<protocol::JobExit> reap();
+
+  std::vector<std::uint64_t> running() const;
+
+ private:
+  struct Job {
+    pid_t pid = 0;  // also the process group id (the child calls setsid)
+    std::int64_t warn_at_ms = 0, limit_at_ms = 0, kill_at_ms = 0;  // 0: none
+    std::int64_t kill_wait_ms = 0;
+    int warn_signal = 0;
+    bool timed_out = false, cancelled = false;
+    std::vector<std::string> files;  // spool files removed when it ends
+  };
+  void terminate(Job& job, std::int64_t now_ms);
+  std::map<std::uint64_t, Job> jobs_;
+};
+
+}  // namespace flotilla::executor

@@ -1,0 +1,130 @@
+// Wire formats of the live system, in one place so that the controller, the
+// executors and the client commands agree byte for byte.
+//
+// Clients <-> controller (Unix socket): each message is a frame, a 4-byte
+// big-endian length followed by that many bytes of one JSON object. A client
+// sends {"op": ..., ...}; the controller answers every frame with one frame,
+// {"ok": true, ...} or {"ok": false, "error": "one line"}. See
+// scheduler/README.md for the operations.
+//
+// Controller <-> executors (MPI, communicator MPI_COMM_WORLD, tag kMpiTag):
+// one JSON object per MPI message, {"type": ..., ...}; the types and their
+// fields are the structs below (Register, Heartbeat, Launch, Cancel, JobExit,
+// Shutdown).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "scheduler/request.h"
+#include "scheduler/status.h"
+
+namespace flotilla::protocol {
+
+using Json = nlohmann::json;
+
+// A frame larger than this is refused as malformed (a script plus its
+// environment is a few kilobytes; this only stops a bad length from eating memory).
+constexpr std::uint32_t kMaxFrameBytes = 64u << 20;
+
+// The 4-byte length and the JSON text.
+std::string encode_frame(const Json& message);
+
+// Splits a byte stream into frames. Not thread-safe; one per connection.
+class FrameReader {
+ public:
+  void append(std::string_view bytes) { buffer_.append(bytes); }
+  // The next complete frame, nullopt when more bytes are needed, or an error
+  // for an oversized frame or text that is not one JSON object (the stream
+  // cannot be trusted after that).
+  Result<std::optional<Json>> next();
+
+ private:
+  std::string buffer_;
+  std::size_t offset_ = 0;
+};
+
+// Blocking helpers for clients.
+Status write_all(int fd, std::string_view bytes);
+Result<Json> read_frame(int fd, FrameReader& reader);
+Result<int> connect_socket(const std::string& path);
+// One request, one answer: connects, sends, reads, closes. An answer with
+// "ok": false comes back as an error with its message.
+Result<Json> call(const std::string& socket_path, const Json& request);
+
+// The socket path: `flag` if given, else $FLOTILLA_SOCKET, else error.
+Result<std::string> socket_path(const std::optional<std::string>& flag);
+
+// JobRequest as JSON (the fields the controller uses); sbatch sends it, the
+// job store keeps it. from_json errors name the field.
+Json request_to_json(const JobRequest& r);
+Result<JobRequest> request_from_json(const Json& j);
+
+// ---- Controller <-> executor messages.
+constexpr int kMpiTag = 4711;
+
+// Executor -> controller, first message: which jobs it still runs (after a
+// controller restart an executor that survived reports its jobs).
+struct Register {
+  std::string hostname;
+  std::vector<std::uint64_t> running;
+};
+// Executor -> controller, every heartbeat period.
+struct Heartbeat {
+  std::vector<std::uint64_t> running;
+};
+// Controller -> the first node of a job: run the batch script.
+struct Launch {
+  std::uint64_t job_id = 0;
+  std::string script;             // the text; written to spool_dir/job<ID>.sh, mode 0700
+  std::string spool_dir;          // created if missing
+  std::string hostfile;           // multi-node jobs: written to spool_dir/job<ID>.hosts
+  std::vector<std::string> args;  // after the script
+  std::string work_dir;
+  std::vector<std::string> env;          // "NAME=VALUE", the whole environment
+  std::string stdout_path, stderr_path;  // absolute; equal paths share one file
+  bool append = false;                   // --open-mode=append
+  std::int64_t time_limit_ms = 0;        // 0: unlimited
+  std::int64_t kill_wait_ms = 30'000;    // SIGTERM to SIGKILL
+  int warn_signal = 0;                   // --signal: sent warn_before_ms before the limit
+  std::int64_t warn_before_ms = 0;
+};
+// Controller -> executor: end a job as scancel does (SIGTERM, grace, SIGKILL).
+struct Cancel {
+  std::uint64_t job_id = 0;
+};
+// Executor -> controller: a job's script ended (or could not start).
+struct JobExit {
+  std::uint64_t job_id = 0;
+  int exit_code = 0;  // WEXITSTATUS, or 1 when the launch failed
+  int signal = 0;     // terminating signal, 0 if it exited
+  bool timed_out = false;
+  bool cancelled = false;
+  std::string error;  // why the launch failed; empty otherwise
+};
+struct Shutdown {};
+
+Json to_json(const Register& m);
+Json to_json(const Heartbeat& m);
+Json to_json(const Launch& m);
+Json to_json(const Cancel& m);
+Json to_json(const JobExit& m);
+Json to_json(const Shutdown& m);
+// Parses any of the above; errors say which field is wrong.
+using Message = std::variant<Register, Heartbeat, Launch, Cancel, JobExit, Shutdown>;
+Result<Message> parse_message(std::string_view text);
+
+// MPI transport: blocking send, non-blocking receive from any rank.
+Status mpi_send(int rank, const Json& message);
+struct Received {
+  int rank = 0;
+  std::string text;
+};
+std::optional<Received> mpi_poll();
+
+}  // namespace flotilla::protocol

@@ -1,0 +1,143 @@
+// JobRunner: real fork/exec of batch scripts, their environment and output
+// files, time limits and cancels with real signals, and launch failures.
+#include "executor/job_runner.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace flotilla::executor {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+class JobRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("flotilla_runner_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  protocol::Launch spec(std::uint64_t id, const std::string& script) const {
+    protocol::Launch l;
+    l.job_id = id;
+    l.script = script;
+    l.spool_dir = (dir_ / "spool").string();
+    l.work_dir = dir_.string();
+    l.env = {"PATH=/usr/bin:/bin", "CUDA_VISIBLE_DEVICES=1,3",
+             "SLURM_JOB_ID=" + std::to_string(id)};
+    l.stdout_path = (dir_ / ("job" + std::to_string(id) + ".out")).string();
+    l.stderr_path = l.stdout_path;
+    l.kill_wait_ms = 200;
+    return l;
+  }
+  // Ticks and reaps until the job ends (at most 10 s).
+  protocol::JobExit wait(JobRunner& r) {
+    for (int i = 0; i < 2000; ++i) {
+      r.tick(now_ms());
+      auto done = r.reap();
+      if (!done.empty()) return done.front();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ADD_FAILURE() << "job did not end";
+    return {};
+  }
+  std::string read(const std::string& path) const {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(JobRunnerTest, RunsTheScriptInTheSubmitDirectoryWithItsEnvironmentAndArgs) {
+  JobRunner r;
+  protocol::Launch l = spec(
+      7,
+      "#!/bin/sh\necho \"$SLURM_JOB_ID $CUDA_VISIBLE_DEVICES $1 $(pwd)\"\necho oops >&2\nexit 3\n");
+  l.args = {"hello"};
+  ASSERT_TRUE(r.launch(l, now_ms()));
+  const protocol::JobExit e = wait(r);
+  EXPECT_EQ(e.job_id, 7u);
+  EXPECT_EQ(e.exit_code, 3);
+  EXPECT_EQ(e.signal, 0);
+  EXPECT_FALSE(e.timed_out);
+  EXPECT_EQ(read(l.stdout_path), "7 1,3 hello " + dir_.string() + "\noops\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "spool" / "job7.sh")) << "spool copy removed";
+}
+
+TEST_F(JobRunnerTest, TimeLimitSendsTermThenKill) {
+  JobRunner r;
+  protocol::Launch l =
+      spec(8, "#!/bin/sh\ntrap 'echo term' TERM\nwhile true; do sleep 0.05; done\n");
+  l.time_limit_ms = 300;
+  ASSERT_TRUE(r.launch(l, now_ms()));
+  const protocol::JobExit e = wait(r);
+  EXPECT_TRUE(e.timed_out);
+  EXPECT_EQ(e.signal, SIGKILL)
+      << "the script ignored SIGTERM, so the grace period ended with SIGKILL";
+  EXPECT_NE(read(l.stdout_path).find("term"), std::string::npos);
+}
+
+TEST_F(JobRunnerTest, SignalOptionWarnsBeforeTheLimit) {
+  JobRunner r;
+  protocol::Launch l =
+      spec(9, "#!/bin/sh\ntrap 'echo usr1; exit 0' USR1\nwhile true; do sleep 0.05; done\n");
+  l.time_limit_ms = 5000;
+  l.warn_signal = SIGUSR1;
+  l.warn_before_ms = 4800;
+  ASSERT_TRUE(r.launch(l, now_ms()));
+  const protocol::JobExit e = wait(r);
+  EXPECT_FALSE(e.timed_out);
+  EXPECT_EQ(e.exit_code, 0);
+  // The shell may also report that its `sleep` got the signal (the whole group gets it).
+  EXPECT_NE(read(l.stdout_path).find("usr1\n"), std::string::npos);
+}
+
+TEST_F(JobRunnerTest, CancelEndsTheWholeProcessGroup) {
+  JobRunner r;
+  protocol::Launch l = spec(10, "#!/bin/sh\nsleep 30 &\necho $! > child.pid\nwait\n");
+  ASSERT_TRUE(r.launch(l, now_ms()));
+  for (int i = 0; i < 200 && !std::filesystem::exists(dir_ / "child.pid"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const pid_t child = std::stoi(read((dir_ / "child.pid").string()));
+  r.cancel(10, now_ms());
+  const protocol::JobExit e = wait(r);
+  EXPECT_TRUE(e.cancelled);
+  EXPECT_EQ(e.signal, SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Gone, or a zombie waiting for whoever inherited it.
+  const std::string status = read("/proc/" + std::to_string(child) + "/status");
+  EXPECT_TRUE(status.empty() || status.find("State:\tZ") != std::string::npos)
+      << "the script's child was left running";
+}
+
+TEST_F(JobRunnerTest, ALaunchThatCannotRunSaysWhy) {
+  JobRunner r;
+  Status s = r.launch(spec(11, "#!/no/such/interpreter\ntrue\n"), now_ms());
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("#! line"), std::string::npos) << s.message();
+  protocol::Launch l = spec(12, "#!/bin/sh\ntrue\n");
+  l.work_dir = (dir_ / "gone").string();
+  s = r.launch(l, now_ms());
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("submit directory"), std::string::npos) << s.message();
+  EXPECT_TRUE(r.running().empty());
+}
+
+}  // namespace
+}  // namespace flotilla::executor
