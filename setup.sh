@@ -11,7 +11,7 @@ packages=(
   libhdf5-dev hdf5-tools zlib1g-dev
   libtbb-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev sqlite3 libsodium-dev
+  libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev
   libtomlplusplus-dev nlohmann-json3-dev libhwloc-dev
   gnuplot-nox
 )
@@ -31,3 +31,11 @@ if [[ ! -f build/build.ninja ]]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
 fi
 cmake --build build -j "$(nproc)"
+
+# The settlement tests' Solana runtime: LiteSVM from npm, pinned by
+# chain_settlement/testnet/package-lock.json (npm ci only when it changed).
+if command -v npm >/dev/null; then
+  chain_settlement/testnet/testnet.sh install
+else
+  echo "setup: npm not found: the settlement tests need Node.js 20 and npm" >&2
+fi

@@ -1,16 +1,23 @@
 // `flotilla fleet show FILE [--json]`: loads a fleet file and prints what it
 // holds (nodes, GPUs by type, providers, topology, peak BF16, cost, power).
+// `flotilla fleet import-slurm --conf slurm.conf ... -o FLEET.toml`: writes the
+// fleet a Slurm cluster's own configuration describes (slurm/slurm_conf.h).
 #include <boost/program_options.hpp>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "scheduler/fleet.h"
 #include "scheduler/fleet_file.h"
+#include "slurm/slurm_conf.h"
 
 namespace flotilla::cli {
 namespace {
@@ -111,9 +118,82 @@ void print_json(const Fleet& fleet, const Summary& s) {
   std::cout << j.dump() << '\n';
 }
 
+int import_slurm(const Args& args) {
+  po::options_description options(
+      "usage: flotilla fleet import-slurm --conf slurm.conf [--gres gres.conf]\n"
+      "                                   [--topology topology.conf] [--provider P] -o "
+      "FLEET.toml\n\n"
+      "Writes the fleet a Slurm cluster's slurm.conf (NodeName, Gres, partitions), gres.conf\n"
+      "and topology.conf (switch tree or blocks) describe. Settings that do not shape the\n"
+      "fleet are listed at the end of the file; what cannot be mapped is an error.\n\noptions");
+  options.add_options()                                                               //
+      ("help,h", "print this help")                                                   //
+      ("conf", po::value<std::string>(), "slurm.conf")                                //
+      ("gres", po::value<std::string>(), "gres.conf")                                 //
+      ("topology", po::value<std::string>(), "topology.conf")                         //
+      ("provider", po::value<std::string>(), "who gets paid (default: ClusterName)")  //
+      ("output,o", po::value<std::string>(), "fleet file to write");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(options).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << options << '\n';
+    return 0;
+  }
+  if (!vm.count("conf") || !vm.count("output")) {
+    std::cerr << "usage: flotilla fleet import-slurm --conf slurm.conf -o FLEET.toml"
+                 "   (flotilla fleet import-slurm --help)\n";
+    return 2;
+  }
+  auto opt = [&](const char* name) {
+    return vm.count(name) ? vm[name].as<std::string>() : std::string();
+  };
+  Result<SlurmCluster> cluster = read_slurm_cluster({opt("conf"), opt("gres"), opt("topology")});
+  if (!cluster) {
+    std::cerr << cluster.message() << '\n';
+    return 1;
+  }
+  Result<FleetExport> fleet = slurm_fleet_toml(*cluster, {opt("provider")});
+  if (!fleet) {
+    std::cerr << fleet.message() << '\n';
+    return 1;
+  }
+  // The written file must load; a failure here is a bug in the export.
+  const std::string out = opt("output");
+  if (Result<Fleet> check = parse_fleet(fleet->toml, out); !check) {
+    std::cerr << "internal error: imported fleet does not load: " << check.message() << '\n';
+    return 1;
+  }
+  const std::string temp = out + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(temp);
+    f << fleet->toml;
+    f.close();
+    if (!f) {
+      std::cerr << out << ": cannot write\n";
+      std::filesystem::remove(temp);
+      return 1;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, out, ec);
+  if (ec) {
+    std::cerr << out << ": cannot write: " << ec.message() << '\n';
+    std::filesystem::remove(temp);
+    return 1;
+  }
+  for (const std::string& note : fleet->notes) std::cerr << "note: " << note << '\n';
+  std::cerr << "wrote " << out << " (" << cluster->nodes.size() - fleet->cpu_only_nodes
+            << " GPU nodes; " << cluster->ignored.size()
+            << " settings ignored, listed in the file)\n";
+  return 0;
+}
+
 }  // namespace
 
 int fleet_command(const Args& args) {
+  if (!args.empty() && args[0] == "import-slurm")
+    return import_slurm(Args(args.begin() + 1, args.end()));
   po::options_description options(
       "usage: flotilla fleet show FILE [--json]\n\n"
       "Loads a fleet file (examples/fleets/README.md describes the format) and prints\n"

@@ -16,7 +16,7 @@ struct Command {
 };
 
 constexpr std::array kCommands{
-    Command{"fleet", "inspect fleet files (fleet show FILE [--json])",
+    Command{"fleet", "fleet files (fleet show FILE [--json] | import-slurm --conf F -o OUT)",
             flotilla::cli::fleet_command},
     Command{"sbatch", "parse a #SBATCH job script (--parse-only --json FILE)",
             flotilla::cli::sbatch_command},
@@ -26,6 +26,22 @@ constexpr std::array kCommands{
             flotilla::cli::sim_command},
     Command{"trace", "convert and summarize workload traces (trace convert|stats ...)",
             flotilla::cli::trace_command},
+    Command{"ctld", "the live controller and executors (under mpirun; --fleet F --state DIR)",
+            flotilla::cli::ctld_command},
+    Command{"squeue", "jobs in the queue of a running ctld", flotilla::cli::squeue_command},
+    Command{"scancel", "cancel jobs (JOBID... | -u USER | -n NAME)", flotilla::cli::scancel_command},
+    Command{"sinfo", "nodes and GPUs by state and type", flotilla::cli::sinfo_command},
+    Command{"sacct", "accounting of jobs (elapsed, GPU-seconds, exit code)",
+            flotilla::cli::sacct_command},
+    Command{"scontrol", "show job N | shutdown", flotilla::cli::scontrol_command},
+    Command{"meter", "metering records (meter export --from T1 --to T2 -o FILE.jsonl)",
+            flotilla::cli::meter_command},
+    Command{"rewards", "an epoch's rewards (rewards --epoch E ... | verify|explain|proof)",
+            flotilla::cli::rewards_command},
+    Command{"probe", "inventory, measure and prove this node's GPUs (needs CUDA)",
+            flotilla::cli::probe_command},
+    Command{"settle", "pay a statement on Solana, exactly once (settle STATEMENT ... | status | verify)",
+            flotilla::cli::settle_command},
 };
 
 void usage(std::ostream& out) {

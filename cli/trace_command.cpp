@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "traces/read_trace.h"
+#include "traces/sacct.h"
 #include "traces/synthetic.h"
 #include "traces/trace.h"
 #include "traces/trace_h5.h"
@@ -22,9 +23,11 @@ namespace po = boost::program_options;
 
 constexpr const char* kUsage =
     "usage: flotilla trace convert IN OUT.h5\n"
-    "       flotilla trace stats FILE [--json]\n\n"
+    "       flotilla trace stats FILE [--json]\n"
+    "       flotilla trace import-sacct FILE -o OUT.h5\n\n"
     "IN and FILE: a trace file (.swf, .swf.gz, .h5, or the CSVs of Philly (Sia),\n"
-    "Saturn (Sia), Alibaba v2023 pods), or synthetic:N[:SEED] for N generated jobs.\n";
+    "Saturn (Sia), Alibaba v2023 pods), or synthetic:N[:SEED] for N generated jobs.\n"
+    "import-sacct: FILE is `sacct -P` output (columns: slurm/README.md).\n";
 
 // "synthetic:N[:SEED]" -> generated trace; anything else -> read_trace.
 Result<Trace> load(const std::string& in) {
@@ -145,11 +148,27 @@ int convert(const std::string& in, const std::string& out) {
   return 0;
 }
 
+int import_sacct(const std::string& in, const std::string& out) {
+  Result<Trace> trace = read_sacct_trace(in);
+  if (!trace) {
+    std::cerr << trace.message() << '\n';
+    return 1;
+  }
+  if (Status s = write_trace_h5(*trace, out); !s) {
+    std::cerr << s.message() << '\n';
+    return 1;
+  }
+  std::cout << "wrote " << trace->jobs.size() << " jobs to " << out << " ("
+            << trace->skipped_records << " records skipped: steps, CPU-only, never started)\n";
+  return 0;
+}
+
 }  // namespace
 
 int trace_command(const Args& args) {
   po::options_description visible("options");
-  visible.add_options()("help,h", "show this help")("json", "stats: one JSON object on one line");
+  visible.add_options()("help,h", "show this help")("json", "stats: one JSON object on one line")(
+      "output,o", po::value<std::string>(), "import-sacct: the HDF5 trace to write");
   po::options_description all;
   all.add(visible).add_options()("words", po::value<std::vector<std::string>>(), "");
   po::positional_options_description positional;
@@ -169,6 +188,9 @@ int trace_command(const Args& args) {
       return 2;
     }
     return convert(words[1], words[2]);
+  }
+  if (words.size() == 2 && words[0] == "import-sacct" && vm.count("output")) {
+    return import_sacct(words[1], vm["output"].as<std::string>());
   }
   if (words.size() == 2 && words[0] == "stats") return stats(words[1], vm.count("json") > 0);
   std::cerr << kUsage;
