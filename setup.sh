@@ -33,7 +33,7 @@ fi
 cmake --build build -j "$(nproc)"
 
 # The settlement tests' Solana runtime: LiteSVM from npm, pinned by
-# chain_settlement/testnet/package-lock.json (npm ci only when it changed).
+# chain_settlement/testnet/package-lock.json (installed only when it changed).
 if command -v npm >/dev/null; then
   chain_settlement/testnet/testnet.sh install
 else

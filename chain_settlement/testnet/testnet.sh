@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The LiteSVM JSON-RPC server for tests (server.mjs).
-#   testnet.sh install         npm ci, only when package-lock.json changed since the last install
+#   testnet.sh install         npm install of the locked versions, only when package-lock.json changed
 #   testnet.sh start STATE_DIR start the server; its port goes to STATE_DIR/port, pid to STATE_DIR/pid
 #   testnet.sh stop STATE_DIR  stop the server started with that STATE_DIR
 # CTest runs start and stop as fixtures (tests/chain_settlement/CMakeLists.txt).
@@ -9,10 +9,14 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 install() {
   command -v npm >/dev/null || { echo "testnet: npm not found (Node.js 20 is needed for the settlement tests)" >&2; exit 1; }
-  # npm ci writes node_modules/.package-lock.json; newer than the lockfile means up to date.
+  # npm writes node_modules/.package-lock.json; newer than the lockfile means up to date.
+  # Not `npm ci`: the registry has litesvm's linux-x64-gnu binary at 1.5.0 but
+  # not its other platforms' optional packages, so the lockfile cannot list
+  # them and `npm ci` refuses it as out of sync. `npm install --no-save`
+  # installs exactly the locked versions and leaves the lockfile as it is.
   if [[ ! -f "$here/node_modules/.package-lock.json" ||
         "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]]; then
-    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+    (cd "$here" && npm install --no-save --no-audit --no-fund --loglevel=error)
   fi
 }
 
