@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "traces/read_trace.h"
@@ -134,8 +135,9 @@ int stats(const std::string& file, bool json) {
   return 0;
 }
 
-int convert(const std::string& in, const std::string& out) {
-  Result<Trace> trace = load(in);
+// Writes a trace read from `in` to OUT.h5 and says how many jobs went in,
+// with `skipped_as` naming what the reader leaves out (empty: say nothing).
+int write_h5(const Result<Trace>& trace, const std::string& out, std::string_view skipped_as) {
   if (!trace) {
     std::cerr << trace.message() << '\n';
     return 1;
@@ -144,23 +146,20 @@ int convert(const std::string& in, const std::string& out) {
     std::cerr << s.message() << '\n';
     return 1;
   }
-  std::cout << "wrote " << trace->jobs.size() << " jobs to " << out << '\n';
+  std::cout << "wrote " << trace->jobs.size() << " jobs to " << out;
+  if (!skipped_as.empty()) {
+    std::cout << " (" << trace->skipped_records << " records skipped: " << skipped_as << ")";
+  }
+  std::cout << '\n';
   return 0;
 }
 
+int convert(const std::string& in, const std::string& out) {
+  return write_h5(load(in), out, "");
+}
+
 int import_sacct(const std::string& in, const std::string& out) {
-  Result<Trace> trace = read_sacct_trace(in);
-  if (!trace) {
-    std::cerr << trace.message() << '\n';
-    return 1;
-  }
-  if (Status s = write_trace_h5(*trace, out); !s) {
-    std::cerr << s.message() << '\n';
-    return 1;
-  }
-  std::cout << "wrote " << trace->jobs.size() << " jobs to " << out << " ("
-            << trace->skipped_records << " records skipped: steps, CPU-only, never started)\n";
-  return 0;
+  return write_h5(read_sacct_trace(in), out, "steps, CPU-only, never started");
 }
 
 }  // namespace
