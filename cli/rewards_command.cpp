@@ -90,12 +90,20 @@ int compute(const Args& args) {
     return 1;
   }
   const std::string out = vm["output"].as<std::string>();
+  // A CSV that could not be written must stop the JSON too: nothing half-written.
+  const std::string csv = vm.count("csv") ? statement_csv(*s) : "";
+  if (vm.count("csv")) {
+    if (Status st = check_immutable(vm["csv"].as<std::string>(), csv); !st) {
+      std::cerr << st.message() << '\n';
+      return 1;
+    }
+  }
   if (Status st = write_statement(out, *s); !st) {
     std::cerr << st.message() << '\n';
     return 1;
   }
   if (vm.count("csv")) {
-    if (Status st = write_immutable(vm["csv"].as<std::string>(), statement_csv(*s)); !st) {
+    if (Status st = write_immutable(vm["csv"].as<std::string>(), csv); !st) {
       std::cerr << st.message() << '\n';
       return 1;
     }

@@ -332,15 +332,21 @@ Result<Statement> read_statement(const std::string& path) {
   return s;
 }
 
+Status check_immutable(const std::string& path, const std::string& bytes) {
+  if (!std::filesystem::exists(path)) return Status::ok();
+  std::ifstream old(path, std::ios::binary);
+  if (!old) return Status::error(path + ": exists and cannot be read");
+  const std::string existing((std::istreambuf_iterator<char>(old)),
+                             std::istreambuf_iterator<char>());
+  if (existing == bytes) return Status::ok();
+  return Status::error(path +
+                       ": already exists with different content; a statement once written "
+                       "is never replaced");
+}
+
 Status write_immutable(const std::string& path, const std::string& bytes) {
-  if (std::ifstream old(path, std::ios::binary); old) {
-    const std::string existing((std::istreambuf_iterator<char>(old)),
-                               std::istreambuf_iterator<char>());
-    if (existing == bytes) return Status::ok();
-    return Status::error(path +
-                         ": already exists with different content; a statement once written "
-                         "is never replaced");
-  }
+  if (Status st = check_immutable(path, bytes); !st) return st;
+  if (std::filesystem::exists(path)) return Status::ok();  // the same bytes
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

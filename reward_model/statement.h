@@ -107,6 +107,9 @@ Result<Statement> read_statement(const std::string& path);
 // a statement once written is immutable. Writing the same bytes again succeeds
 // (a cron rerun is harmless). Atomic: temporary file, then rename.
 Status write_immutable(const std::string& path, const std::string& bytes);
+// The check write_immutable starts with: ok when `path` is absent or holds
+// exactly `bytes`. Lets a caller writing several files refuse before any.
+Status check_immutable(const std::string& path, const std::string& bytes);
 
 // check_statement, then write_immutable(path, statement_json(s)).
 Status write_statement(const std::string& path, const Statement& s);

@@ -174,6 +174,19 @@ TEST_F(RewardsCommand, BadInputNamesFileAndLineAndWritesNothing) {
   }
 }
 
+// Regression: a --csv path holding other content used to be refused only
+// after the JSON statement had been written.
+TEST_F(RewardsCommand, ACsvThatCannotBeWrittenStopsTheStatementToo) {
+  const std::string csv = path("epoch-0.csv"), out = path("epoch-0.json");
+  std::ofstream(csv) << "someone else's file\n";
+  const auto r = run_flotilla(example_args(0, out) + " --csv '" + csv + "'");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, csv +
+                       ": already exists with different content; a statement once written is "
+                       "never replaced\n");
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(RewardsCommand, UsageErrorsExitTwo) {
   EXPECT_EQ(run_flotilla("rewards").exit_code, 2);
   EXPECT_EQ(run_flotilla("rewards --epoch 0 -o x.json").exit_code, 2);
