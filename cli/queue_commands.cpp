@@ -140,6 +140,21 @@ bool job_matches(const Json& job, const std::set<std::string>& users,
   return true;
 }
 
+// The -t/-s state filter of squeue and sacct: `states` keeps its default when
+// the option is absent; false (after one line on stderr) when it is invalid.
+bool states_option(const po::variables_map& vm, const char* key, const char* command,
+                   std::set<std::string>& states) {
+  if (!vm.count(key)) return true;
+  const std::string& text = vm[key].as<std::string>();
+  auto s = parse_states(text);
+  if (!s) {
+    std::cerr << "flotilla " << command << ": error: invalid job state \"" << text << "\"\n";
+    return false;
+  }
+  states = *s;
+  return true;
+}
+
 std::set<std::string> as_set(const po::variables_map& vm, const char* key) {
   if (!vm.count(key)) return {};
   const std::vector<std::string> v = split(vm[key].as<std::string>());
@@ -158,15 +173,7 @@ int squeue_command(const Args& args) {
   po::variables_map vm;
   if (auto rc = parse(args, d, vm)) return *rc;
   std::set<std::string> states{"PENDING", "RUNNING"};
-  if (vm.count("states")) {
-    auto s = parse_states(vm["states"].as<std::string>());
-    if (!s) {
-      std::cerr << "flotilla squeue: error: invalid job state \"" << vm["states"].as<std::string>()
-                << "\"\n";
-      return 2;
-    }
-    states = *s;
-  }
+  if (!states_option(vm, "states", "squeue", states)) return 2;
   // Finished jobs are asked for only when -t names them.
   const bool finished = vm.count("states") > 0;
   auto answer = request("squeue", vm, {{"op", finished ? "acct" : "queue"}});
@@ -270,15 +277,7 @@ int sacct_command(const Args& args) {
   po::variables_map vm;
   if (auto rc = parse(args, d, vm)) return *rc;
   std::set<std::string> states;
-  if (vm.count("state")) {
-    auto s = parse_states(vm["state"].as<std::string>());
-    if (!s) {
-      std::cerr << "flotilla sacct: error: invalid job state \"" << vm["state"].as<std::string>()
-                << "\"\n";
-      return 2;
-    }
-    states = *s;
-  }
+  if (!states_option(vm, "state", "sacct", states)) return 2;
   auto answer = request("sacct", vm, {{"op", "acct"}});
   if (!answer) return 1;
   Json jobs = Json::array();
