@@ -15,8 +15,6 @@ namespace {
 using namespace flotilla::chain;
 
 constexpr std::size_t kPayouts = 180000;
-// A lookup table holds 256 addresses: the source, the mint and 254 recipients.
-constexpr std::size_t kPerTable = 254;
 
 Pubkey numbered(std::uint32_t n, std::uint8_t tag) {
   Pubkey k;
@@ -40,9 +38,9 @@ const Fixture& fixture() {
 }
 
 // Packs, compiles and signs every payout. With tables, each table holds the
-// source, the mint and the recipients of whole transactions (as many full
-// transactions as fit 256 addresses); the tables exist already, reused across
-// epochs, so their set-up is not timed.
+// source, the mint and the recipients of whole transactions, as `flotilla
+// settle` lays them out (recipients_per_table); the tables exist already,
+// reused across epochs, so their set-up is not timed.
 void settle_all(benchmark::State& state, TransferDesign design, bool tables) {
   const Fixture& f = fixture();
   design.memo = design.memo.empty() ? "" : settlement_memo(175319, std::string(64, 'a'));
@@ -55,12 +53,8 @@ void settle_all(benchmark::State& state, TransferDesign design, bool tables) {
     }
     return TransferBatcher(f.accounts, design, std::move(lookup));
   };
-  std::size_t chunk_size = f.transfers.size();
-  if (tables) {
-    const auto first = std::span(f.transfers).first(kPerTable);
-    const std::size_t per_tx = batcher_for(first, 0).pack(first)->front();
-    chunk_size = kPerTable / per_tx * per_tx;
-  }
+  const std::size_t chunk_size =
+      tables ? recipients_per_table(f.accounts, design) : f.transfers.size();
   std::size_t transactions = 0;
   std::uint64_t fees = 0;
   for (auto _ : state) {

@@ -18,6 +18,9 @@ namespace flotilla::chain {
 struct Transfer {
   Pubkey destination;  // the recipient's token account (not the wallet)
   std::uint64_t amount = 0;
+  // Set when the account does not exist yet: the wallet whose associated token
+  // account a CreateIdempotent (payer pays the rent) makes just before the transfer.
+  std::optional<Pubkey> create_for = std::nullopt;
 };
 
 // How every transaction of a batch is built.
@@ -61,8 +64,9 @@ class TransferBatcher {
   // transaction each; returns the run lengths.
   Result<std::vector<std::size_t>> pack(std::span<const Transfer> transfers) const;
 
-  std::uint32_t compute_unit_limit(std::size_t transfers) const;
-  std::uint64_t fee_lamports(std::size_t transfers) const;
+  // `creations` of the `transfers` also create their token account.
+  std::uint32_t compute_unit_limit(std::size_t transfers, std::size_t creations = 0) const;
+  std::uint64_t fee_lamports(std::size_t transfers, std::size_t creations = 0) const;
 
   const PayerAccounts& accounts() const { return accounts_; }
   const TransferDesign& design() const { return design_; }
@@ -72,5 +76,11 @@ class TransferBatcher {
   TransferDesign design_;
   std::vector<LookupTable> tables_;
 };
+
+// How many recipients' token accounts one lookup table should hold so that the
+// transactions using it are all full: the largest multiple of the payouts per
+// transaction that fits next to the source and the mint (224 for v0 Transfer
+// with ComputeBudget and memo: 4 x 56).
+std::size_t recipients_per_table(const PayerAccounts& accounts, const TransferDesign& design);
 
 }  // namespace flotilla::chain

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "chain_settlement/base58.h"
@@ -109,6 +110,43 @@ CREATE TABLE IF NOT EXISTS transaction_payouts(
   PRIMARY KEY(tx, payout));
 )sql";
 
+constexpr const char* kRegistrySchema = R"sql(
+CREATE TABLE IF NOT EXISTS lookup_tables(
+  address TEXT PRIMARY KEY, authority TEXT NOT NULL, mint TEXT NOT NULL,
+  recent_slot INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'open');
+)sql";
+
+Status exec_sql(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = err ? err : "error";
+    sqlite3_free(err);
+    return Status::error("SQLite: " + why);
+  }
+  return Status::ok();
+}
+
+// Opens (creating) a database in WAL mode with synchronous=FULL and `schema`.
+Result<sqlite3*> open_database(const std::filesystem::path& path, const char* schema) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::error(path.string() + ": cannot open: " + why);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  Status s = exec_sql(db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                      "PRAGMA foreign_keys=ON;");
+  if (s) s = exec_sql(db, schema);
+  if (!s) {
+    sqlite3_close(db);
+    return Status::error(path.string() + ": " + s.message());
+  }
+  return db;
+}
+
 }  // namespace
 
 const char* to_string(PayoutState s) {
@@ -119,22 +157,9 @@ const char* to_string(TransactionState s) {
 }
 
 Result<PayoutLedger> PayoutLedger::open(const std::filesystem::path& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return Status::error(path.string() + ": cannot open payout ledger: " + why);
-  }
-  PayoutLedger ledger(db);
-  sqlite3_busy_timeout(db, 5000);
-  if (Status s = ledger.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                             "PRAGMA foreign_keys=ON;");
-      !s) {
-    return Status::error(path.string() + ": " + s.message());
-  }
-  if (Status s = ledger.exec(kSchema); !s) return Status::error(path.string() + ": " + s.message());
-  return ledger;
+  auto db = open_database(path, kSchema);
+  if (!db) return db.status();
+  return PayoutLedger(*db);
 }
 
 PayoutLedger::PayoutLedger(PayoutLedger&& other) noexcept : db_(other.db_) {
@@ -149,13 +174,7 @@ PayoutLedger::~PayoutLedger() {
 }
 
 Status PayoutLedger::exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err ? err : "error";
-    sqlite3_free(err);
-    return Status::error("payout ledger: " + why);
-  }
-  return Status::ok();
+  return exec_sql(db_, sql);
 }
 
 Status PayoutLedger::bind(const LedgerIdentity& id, std::span<const NewPayout> payouts) {
@@ -194,6 +213,20 @@ Status PayoutLedger::bind(const LedgerIdentity& id, std::span<const NewPayout> p
     if (Status s = q.run(); !s) return fail(s);
   }
   return exec("COMMIT");
+}
+
+Result<LedgerIdentity> PayoutLedger::identity() {
+  Query q(db_, "SELECT key, value FROM identity");
+  LedgerIdentity id;
+  while (q.step()) {
+    const std::string key = q.text(0), value = q.text(1);
+    if (key == "epoch") id.epoch = std::strtoull(value.c_str(), nullptr, 10);
+    if (key == "merkle_root") id.merkle_root = value;
+    if (key == "payer") id.payer = value;
+    if (key == "mint") id.mint = value;
+  }
+  if (Status s = q.status(); !s) return s;
+  return id;
 }
 
 Result<std::vector<LedgerPayout>> PayoutLedger::payouts() {
@@ -318,6 +351,53 @@ Status PayoutLedger::set_pending(std::int64_t payout) {
   q.bind(1, std::string(to_string(PayoutState::kPending))).bind(2, payout);
   q.bind(3, std::string(to_string(PayoutState::kDeferred)));
   return q.run();
+}
+
+Result<LookupTableRegistry> LookupTableRegistry::open(const std::filesystem::path& path) {
+  auto db = open_database(path, kRegistrySchema);
+  if (!db) return db.status();
+  return LookupTableRegistry(*db);
+}
+
+LookupTableRegistry::LookupTableRegistry(LookupTableRegistry&& other) noexcept : db_(other.db_) {
+  other.db_ = nullptr;
+}
+LookupTableRegistry& LookupTableRegistry::operator=(LookupTableRegistry&& other) noexcept {
+  std::swap(db_, other.db_);
+  return *this;
+}
+LookupTableRegistry::~LookupTableRegistry() {
+  sqlite3_close(db_);
+}
+
+Result<std::vector<RecordedLookupTable>> LookupTableRegistry::tables(const std::string& authority,
+                                                                     const std::string& mint) {
+  Query q(db_,
+          "SELECT address, recent_slot, state FROM lookup_tables "
+          "WHERE authority = ? AND mint = ? AND state != 'closed' ORDER BY rowid");
+  q.bind(1, authority).bind(2, mint);
+  std::vector<RecordedLookupTable> out;
+  while (q.step()) out.push_back({q.text(0), as_u64(q.i64(1)), q.text(2) == "retired"});
+  if (Status s = q.status(); !s) return s;
+  return out;
+}
+
+Status LookupTableRegistry::add(const std::string& address, const std::string& authority,
+                                const std::string& mint, std::uint64_t recent_slot) {
+  Query q(db_,
+          "INSERT OR IGNORE INTO lookup_tables(address, authority, mint, recent_slot) "
+          "VALUES(?,?,?,?)");
+  return q.bind(1, address).bind(2, authority).bind(3, mint).bind(4, as_i64(recent_slot)).run();
+}
+
+Status LookupTableRegistry::retire(const std::string& address) {
+  Query q(db_, "UPDATE lookup_tables SET state = 'retired' WHERE address = ? AND state = 'open'");
+  return q.bind(1, address).run();
+}
+
+Status LookupTableRegistry::mark_closed(const std::string& address) {
+  Query q(db_, "UPDATE lookup_tables SET state = 'closed' WHERE address = ?");
+  return q.bind(1, address).run();
 }
 
 Result<LedgerLock> LedgerLock::acquire(const std::filesystem::path& ledger) {

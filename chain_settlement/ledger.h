@@ -72,6 +72,8 @@ class PayoutLedger {
   // identity matches (a ledger belongs to one statement, payer and mint).
   Status bind(const LedgerIdentity& identity, std::span<const NewPayout> payouts);
 
+  // What bind() recorded (empty fields before the first bind).
+  Result<LedgerIdentity> identity();
   Result<std::vector<LedgerPayout>> payouts();
   Result<std::vector<LedgerTransaction>> transactions(std::optional<TransactionState> only = {});
 
@@ -90,6 +92,39 @@ class PayoutLedger {
  private:
   explicit PayoutLedger(sqlite3* db) : db_(db) {}
   Status exec(const std::string& sql);
+  sqlite3* db_ = nullptr;
+};
+
+// A lookup table settlement created, as recorded before its creation was sent.
+struct RecordedLookupTable {
+  std::string address;
+  std::uint64_t recent_slot = 0;
+  bool retired = false;  // `settle close-tables` began: never used or extended again
+};
+
+// The lookup tables of every epoch, keyed by authority and mint, in one SQLite
+// database (WAL, synchronous=FULL) shared by the statements' ledgers, so the
+// next epoch reuses the tables this one filled. A table is recorded before the
+// transaction that creates it is sent; whether it exists and what it holds is
+// read from the chain. Owns its connection; not thread-safe (LedgerLock on its
+// path keeps runs apart).
+class LookupTableRegistry {
+ public:
+  static Result<LookupTableRegistry> open(const std::filesystem::path& path);
+  LookupTableRegistry(LookupTableRegistry&&) noexcept;
+  LookupTableRegistry& operator=(LookupTableRegistry&&) noexcept;
+  ~LookupTableRegistry();
+
+  // Oldest first; closed tables are left out.
+  Result<std::vector<RecordedLookupTable>> tables(const std::string& authority,
+                                                  const std::string& mint);
+  Status add(const std::string& address, const std::string& authority, const std::string& mint,
+             std::uint64_t recent_slot);
+  Status retire(const std::string& address);
+  Status mark_closed(const std::string& address);
+
+ private:
+  explicit LookupTableRegistry(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
 };
 

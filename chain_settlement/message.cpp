@@ -185,6 +185,32 @@ Result<std::vector<std::uint8_t>> sign_transaction(const CompiledMessage& messag
   return wire;
 }
 
+Result<std::vector<Pubkey>> message_account_keys(std::span<const std::uint8_t> wire) {
+  std::size_t at = 0;
+  auto compact = [&]() -> std::optional<std::size_t> {
+    std::size_t value = 0;
+    for (int shift = 0; shift < 21 && at < wire.size(); shift += 7) {
+      const std::uint8_t b = wire[at++];
+      value |= static_cast<std::size_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return value;
+    }
+    return std::nullopt;
+  };
+  const auto signatures = compact();
+  if (!signatures) return Status::error("transaction: truncated");
+  at += 64 * *signatures;
+  if (at < wire.size() && (wire[at] & 0x80)) ++at;  // v0 prefix
+  at += 3;                                          // header
+  const auto n = at <= wire.size() ? compact() : std::nullopt;
+  if (!n || at + 32 * *n > wire.size()) return Status::error("transaction: truncated");
+  std::vector<Pubkey> keys(*n);
+  for (Pubkey& k : keys) {
+    std::memcpy(k.bytes.data(), wire.data() + at, 32);
+    at += 32;
+  }
+  return keys;
+}
+
 Signature transaction_signature(std::span<const std::uint8_t> wire) {
   Signature sig{};
   if (wire.size() >= 65) std::memcpy(sig.data(), wire.data() + 1, 64);

@@ -75,6 +75,9 @@ Result<CompiledMessage> compile_message(MessageVersion version, const Pubkey& pa
 Result<std::vector<std::uint8_t>> sign_transaction(const CompiledMessage& message,
                                                    std::span<const Keypair* const> keypairs);
 
+// The static account keys of a wire transaction (legacy or v0), in order.
+Result<std::vector<Pubkey>> message_account_keys(std::span<const std::uint8_t> wire);
+
 // The transaction's id: its first signature (wire bytes 1..64).
 Signature transaction_signature(std::span<const std::uint8_t> wire);
 

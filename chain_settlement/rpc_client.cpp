@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -262,6 +263,69 @@ Result<std::uint64_t> RpcClient::balance(const Pubkey& address) {
   if (!r) return r.status();
   if (!(*r)["value"].is_number_unsigned()) return Status::error("RPC answer: malformed getBalance");
   return (*r)["value"].get<std::uint64_t>();
+}
+
+Result<std::uint64_t> RpcClient::slot(bool processed) {
+  auto r = call("getSlot",
+                nlohmann::json::array({{{"commitment", processed ? "processed" : "finalized"}}}));
+  if (!r) return r.status();
+  if (!r->is_number_unsigned()) return Status::error("RPC answer: malformed getSlot");
+  return r->get<std::uint64_t>();
+}
+
+Result<std::optional<TransactionRecord>> RpcClient::transaction(const Signature& signature) {
+  auto r = call("getTransaction", nlohmann::json::array({base58_encode(signature),
+                                                         {{"encoding", "base64"},
+                                                          {"commitment", "finalized"},
+                                                          {"maxSupportedTransactionVersion", 0}}}));
+  if (!r) return r.status();
+  if (r->is_null()) return std::optional<TransactionRecord>();
+  const nlohmann::json& meta = (*r)["meta"];
+  const nlohmann::json& tx = (*r)["transaction"];
+  if (!meta.is_object() || !tx.is_array() || tx.empty() || !tx[0].is_string()) {
+    return Status::error("RPC answer: malformed getTransaction");
+  }
+  auto wire = from_base64(tx[0].get<std::string>());
+  if (!wire) return Status::error("RPC answer: transaction is not base64");
+  // Account indexes count the static keys, then loaded writable, then loaded read-only.
+  auto keys = message_account_keys(*wire);
+  if (!keys) return keys.status();
+  for (const char* kind : {"writable", "readonly"}) {
+    const nlohmann::json loaded = meta.value("loadedAddresses", nlohmann::json::object());
+    for (const nlohmann::json& k : loaded.value(kind, nlohmann::json::array())) {
+      auto key = key_field(k, "loaded address");
+      if (!key) return key.status();
+      keys->push_back(*key);
+    }
+  }
+  TransactionRecord record;
+  record.slot = r->value("slot", std::uint64_t{0});
+  if (meta.contains("err") && !meta["err"].is_null()) record.error = meta["err"].dump();
+  auto read = [&](const char* field, bool after) -> Status {
+    for (const nlohmann::json& b : meta.value(field, nlohmann::json::array())) {
+      const std::size_t index = b.value("accountIndex", keys->size());
+      const nlohmann::json amount = b.value("uiTokenAmount", nlohmann::json::object());
+      if (index >= keys->size() || !amount.value("amount", nlohmann::json()).is_string()) {
+        return Status::error(std::string("RPC answer: malformed ") + field);
+      }
+      const std::uint64_t value = std::stoull(amount["amount"].get<std::string>());
+      const Pubkey& account = (*keys)[index];
+      auto it = std::find_if(record.token_balances.begin(), record.token_balances.end(),
+                             [&](const TokenBalanceChange& c) { return c.account == account; });
+      if (it == record.token_balances.end()) {
+        it = record.token_balances.insert(record.token_balances.end(), {account, 0, 0});
+      }
+      (after ? it->after : it->before) = value;
+    }
+    return Status::ok();
+  };
+  try {
+    if (Status s = read("preTokenBalances", false); !s) return s;
+    if (Status s = read("postTokenBalances", true); !s) return s;
+  } catch (const std::exception&) {
+    return Status::error("RPC answer: token amount is not a number");
+  }
+  return std::optional<TransactionRecord>(std::move(record));
 }
 
 }  // namespace flotilla::chain

@@ -42,6 +42,19 @@ struct AccountInfo {
   std::vector<std::uint8_t> data;
 };
 
+// A landed transaction's token balance changes (getTransaction's meta): every
+// SPL token account it touched, with its amounts before and after (0 before
+// when the transaction created it).
+struct TokenBalanceChange {
+  Pubkey account;
+  std::uint64_t before = 0, after = 0;
+};
+struct TransactionRecord {
+  std::uint64_t slot = 0;
+  std::optional<std::string> error;
+  std::vector<TokenBalanceChange> token_balances;
+};
+
 // Transport failures (after every retry) produce messages that start with this,
 // so callers can tell "cannot reach the chain" from "the chain said no".
 inline constexpr std::string_view kUnreachablePrefix = "cannot reach RPC ";
@@ -74,6 +87,10 @@ class RpcClient {
   Result<std::uint64_t> token_account_balance(const Pubkey& address);
   Result<std::uint64_t> minimum_balance_for_rent_exemption(std::size_t data_length);
   Result<std::uint64_t> balance(const Pubkey& address);
+  // The slot at commitment "finalized" (or "processed" when `processed`).
+  Result<std::uint64_t> slot(bool processed = false);
+  // getTransaction (base64, v0 allowed); nullopt when the cluster has no record.
+  Result<std::optional<TransactionRecord>> transaction(const Signature& signature);
 
   const std::string& url() const { return url_; }
 

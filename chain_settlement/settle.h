@@ -23,16 +23,23 @@ enum class SettleOutcome { kDone = 0, kPartial = 1, kBadInput = 2, kUnreachable 
 // Points where a test may kill the process (kill -9 semantics) to prove that
 // every crash is recoverable.
 enum class CrashPoint {
-  kRecorded,   // signed transaction written to the ledger, not yet sent
-  kSent,       // sent, the answer not yet acted on
-  kConfirmed,  // seen confirmed on chain, not yet marked paid
+  kRecorded,    // signed transaction written to the ledger, not yet sent
+  kSent,        // sent, the answer not yet acted on
+  kConfirmed,   // seen confirmed on chain, not yet marked paid
+  kTableSetup,  // a lookup-table create or extend recorded, not yet sent
 };
 
 struct SettleRequest {
   std::filesystem::path statement, keypair, ledger;
   std::string mint;  // base58
   std::string rpc_url;
+  // The lookup-table registry shared by every epoch's ledger (v0 only); empty:
+  // lookup-tables.sqlite next to the ledger.
+  std::filesystem::path tables;
   bool dry_run = false;
+  // Create missing recipient token accounts (the payer pays the rent) instead
+  // of deferring those payouts.
+  bool create_accounts = false;
   TransferDesign design;  // the memo is filled in from the statement
   std::chrono::milliseconds confirm_timeout{std::chrono::seconds(120)};
   RpcOptions rpc;
@@ -47,13 +54,19 @@ struct SettleReport {
 
 SettleReport settle(const SettleRequest& request);
 
+// `settle close-tables`: deactivates every lookup table of the payer and mint
+// in `request.tables`, and closes (rent back to the payer) those whose
+// cooldown has passed. kPartial while some still cool down: run again later.
+SettleReport close_lookup_tables(const SettleRequest& request);
+
 // `settle status`: payouts and transactions by state, from the ledger only.
 SettleReport settle_status(const std::filesystem::path& ledger);
 
 // `settle verify`: the ledger against the statement and the chain: every
 // statement payout is in the ledger with its amount, every paid payout's
-// transaction is confirmed on chain without error, and no payout is carried by
-// two confirmed transactions.
+// transaction is confirmed on chain without error, no payout is carried by
+// two confirmed transactions, and each confirmed transaction changed every
+// recipient's token account by exactly what the statement says.
 SettleReport settle_verify(const std::filesystem::path& statement,
                            const std::filesystem::path& ledger, const std::string& rpc_url,
                            const RpcOptions& rpc);

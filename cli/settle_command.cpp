@@ -1,8 +1,10 @@
 // `flotilla settle`: pays a statement on Solana, exactly once, safe from cron.
-//   settle STATEMENT --keypair K --mint M --rpc URL [--ledger L] [--dry-run] [--legacy]
-//          [--checked] [--priority-fee MICRO_LAMPORTS] [--confirm-timeout SECONDS]
+//   settle STATEMENT --keypair K --mint M --rpc URL [--ledger L] [--tables T] [--dry-run]
+//          [--create-accounts] [--legacy] [--checked] [--priority-fee MICRO_LAMPORTS]
+//          [--confirm-timeout SECONDS]
 //   settle status STATEMENT [--ledger L]
 //   settle verify STATEMENT --rpc URL [--ledger L]
+//   settle close-tables --tables T --keypair K --mint M --rpc URL
 // Exit codes for cron: 0 done or nothing to do, 1 partly done (run again),
 // 2 bad input or usage, 3 chain unreachable. The work is in chain_settlement/.
 #include <signal.h>
@@ -25,6 +27,7 @@ constexpr const char* kUsage =
     "usage: flotilla settle STATEMENT --keypair FILE --mint ADDRESS --rpc URL [--dry-run] ...\n"
     "       flotilla settle status STATEMENT [--ledger FILE]\n"
     "       flotilla settle verify STATEMENT --rpc URL [--ledger FILE]\n"
+    "       flotilla settle close-tables --tables FILE --keypair FILE --mint ADDRESS --rpc URL\n"
     "exit codes: 0 done or nothing to do, 1 partly done (run again), 2 bad input,\n"
     "            3 chain unreachable\n";
 
@@ -48,7 +51,7 @@ int report(const SettleReport& r) {
   return static_cast<int>(r.outcome);
 }
 
-// FLOTILLA_SETTLE_CRASH=POINT:N (recorded, sent, confirmed) kills the process
+// FLOTILLA_SETTLE_CRASH=POINT:N (recorded, sent, confirmed, table) kills the process
 // with SIGKILL the Nth time it passes POINT: the crash tests' seam.
 std::function<void(CrashPoint)> crash_hook_from_env() {
   const char* spec = std::getenv("FLOTILLA_SETTLE_CRASH");
@@ -58,6 +61,7 @@ std::function<void(CrashPoint)> crash_hook_from_env() {
   const std::string name = s.substr(0, colon);
   const CrashPoint point = name == "recorded" ? CrashPoint::kRecorded
                            : name == "sent"   ? CrashPoint::kSent
+                           : name == "table"  ? CrashPoint::kTableSetup
                                               : CrashPoint::kConfirmed;
   const int at = colon == std::string::npos ? 1 : std::atoi(s.c_str() + colon + 1);
   return [point, at, seen = 0](CrashPoint p) mutable {
@@ -77,19 +81,37 @@ int settle_command(const Args& args) {
       ("mint", po::value<std::string>(), "token mint address")                          //
       ("rpc", po::value<std::string>(), "Solana JSON-RPC URL")                          //
       ("ledger", po::value<std::string>(), "payout ledger (default STATEMENT.ledger)")  //
-      ("dry-run", "print the plan; send and record nothing")                            //
-      ("legacy", "legacy transactions instead of v0")                                   //
-      ("checked", "TransferChecked (mint and decimals checked on chain)")               //
+      ("tables", po::value<std::string>(),
+       "lookup-table registry shared by all epochs (default lookup-tables.sqlite next to the "
+       "ledger)")                                             //
+      ("dry-run", "print the plan; send and record nothing")  //
+      ("create-accounts",
+       "create missing recipient token accounts (payer pays the rent) instead of deferring")  //
+      ("legacy", "legacy transactions instead of v0")                                         //
+      ("checked", "TransferChecked (mint and decimals checked on chain)")                     //
       ("priority-fee", po::value<std::uint64_t>()->default_value(0),
        "compute unit price in micro-lamports")  //
       ("confirm-timeout", po::value<unsigned>()->default_value(120),
        "seconds to wait for confirmations before giving up for this run");
-  const bool status = sub == "status", verify = sub == "verify";
+  const bool status = sub == "status", verify = sub == "verify", close = sub == "close-tables";
   const po::variables_map vm =
-      parse(status || verify ? Args(args.begin() + 1, args.end()) : args, options);
+      parse(status || verify || close ? Args(args.begin() + 1, args.end()) : args, options);
   if (vm.count("help")) {
     std::cout << kUsage << '\n' << options;
     return 0;
+  }
+  if (close) {
+    if (!vm.count("tables") || !vm.count("keypair") || !vm.count("mint") || !vm.count("rpc")) {
+      std::cerr << kUsage;
+      return 2;
+    }
+    return report(close_lookup_tables(SettleRequest{
+        .keypair = vm["keypair"].as<std::string>(),
+        .mint = vm["mint"].as<std::string>(),
+        .rpc_url = vm["rpc"].as<std::string>(),
+        .tables = vm["tables"].as<std::string>(),
+        .confirm_timeout = std::chrono::seconds(vm["confirm-timeout"].as<unsigned>()),
+    }));
   }
   if (!vm.count("statement")) {
     std::cerr << kUsage;
@@ -110,7 +132,9 @@ int settle_command(const Args& args) {
       .ledger = ledger_of(vm),
       .mint = vm["mint"].as<std::string>(),
       .rpc_url = vm["rpc"].as<std::string>(),
+      .tables = vm.count("tables") ? vm["tables"].as<std::string>() : "",
       .dry_run = vm.count("dry-run") > 0,
+      .create_accounts = vm.count("create-accounts") > 0,
       .design = TransferDesign{.version = vm.count("legacy") ? MessageVersion::kLegacy
                                                              : MessageVersion::kV0,
                                .checked = vm.count("checked") > 0,

@@ -6,12 +6,25 @@
 // API, https://solana.com/docs/rpc); methods named flotilla_* set up state and
 // inject faults and are never refused by a fault.
 //
-//   node server.mjs [--port N] [--port-file FILE]
+//   node server.mjs [--port N] [--port-file FILE] [--slot-ms MS]
 //
 // Block height is simulated: it moves only when a test advances it
 // (flotilla_advanceBlocks), and a blockhash stays valid for 150 blocks as on
 // mainnet; LiteSVM accepts only its latest blockhash, so the blockhash is
 // expired (replaced) exactly when the height passes its last valid height.
+//
+// Slots also pass with time (one per --slot-ms, 20 ms by default, where
+// mainnet takes about 400), as address lookup tables need: an extended table
+// is usable from the next slot, CreateLookupTable wants a slot that is in the
+// SlotHashes sysvar, and a deactivated table closes once its slot has left
+// SlotHashes. LiteSVM's warpToSlot moves only the clock, so the server keeps
+// SlotHashes itself as a bank does (the 512 most recent slots before the
+// current one, newest first). getSlot answers the current slot at commitment
+// "processed" and its parent (already in SlotHashes) otherwise.
+//
+// getTransaction serves the part of the real answer settlement reads: slot,
+// version, the transaction (base64), meta.err, meta.loadedAddresses and
+// meta.pre/postTokenBalances, recorded when the transaction ran.
 import http from "node:http";
 import fs from "node:fs";
 import { LiteSVM } from "litesvm";
@@ -22,6 +35,8 @@ const addresses = getAddressCodec();
 const base58 = getBase58Codec();
 const TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
 const BLOCKHASH_LIFETIME = 150n;
+const SLOT_HASHES_MAX = 512;
+const LOOKUP_TABLE_META_SIZE = 56;
 
 // TransactionErrorFieldless in litesvm's internal.d.ts, by number.
 const TX_ERRORS = ["AccountInUse", "AccountLoadedTwice", "AccountNotFound",
@@ -50,11 +65,17 @@ function errorJson(err) {
 }
 
 class Chain {
-  constructor() {
+  constructor(slotMs) {
     this.svm = new LiteSVM();
     this.height = 1000n;
     this.statuses = new Map();  // signature (base58) -> { slot, err }
+    this.transactions = new Map();  // signature (base58) -> getTransaction's answer
     this.faults = { dropResponses: 0, loseTransactions: 0, errors: 0, unreachable: false, delayMs: 0 };
+    this.slotMs = slotMs;
+    this.started = Date.now();
+    this.warped = 0n;  // slots added by flotilla_advanceBlocks
+    this.firstSlot = this.slot();
+    this.slotHashes = this.svm.inner.getSlotHashes().map((h) => ({ slot: h.slot, hash: h.hash }));
     this.issueBlockhash();
   }
   issueBlockhash() {
@@ -62,13 +83,60 @@ class Chain {
     this.lastValid = this.height + BLOCKHASH_LIFETIME;
   }
   slot() { return this.svm.inner.getClock().slot; }
+  // Moves the clock to where time and advanceBlocks put it; every slot passed
+  // enters SlotHashes.
+  tick() {
+    const elapsed = BigInt(Math.floor((Date.now() - this.started) / this.slotMs));
+    const target = this.firstSlot + this.warped + elapsed;
+    const from = this.slot();
+    if (target <= from) return;
+    for (let s = target - BigInt(SLOT_HASHES_MAX) > from ? target - BigInt(SLOT_HASHES_MAX) : from;
+         s < target; s++) {
+      if (this.slotHashes.length && this.slotHashes[0].slot >= s) continue;
+      this.slotHashes.unshift({ slot: s, hash: this.blockhash });
+    }
+    this.slotHashes.length = Math.min(this.slotHashes.length, SLOT_HASHES_MAX);
+    this.svm.inner.setSlotHashes(this.slotHashes);
+    this.svm.warpToSlot(target);
+  }
   advance(blocks) {
     this.height += blocks;
-    this.svm.warpToSlot(this.slot() + blocks);
+    this.warped += blocks;
+    this.tick();
     if (this.height > this.lastValid) {
       this.svm.inner.expireBlockhash();
       this.issueBlockhash();
     }
+  }
+  // SPL token balances of `keys`, as getTransaction's pre/postTokenBalances.
+  tokenBalances(keys) {
+    const out = [];
+    keys.forEach((key, accountIndex) => {
+      const a = this.svm.inner.getAccount(addresses.encode(key));
+      if (!a || addresses.decode(a.owner()) !== TOKEN_PROGRAM || a.data().length !== 165) return;
+      const data = Buffer.from(a.data());
+      const mint = addresses.decode(data.subarray(0, 32));
+      const m = this.svm.inner.getAccount(data.subarray(0, 32));
+      out.push({ accountIndex, mint, owner: addresses.decode(data.subarray(32, 64)),
+                 programId: TOKEN_PROGRAM,
+                 uiTokenAmount: { amount: data.readBigUInt64LE(64).toString(),
+                                  decimals: m ? m.data()[44] : 0 } });
+    });
+    return out;
+  }
+  // The addresses a v0 message loads from lookup tables, as they stand now.
+  loadedAddresses(lookups) {
+    const loaded = { writable: [], readonly: [] };
+    for (const l of lookups) {
+      const t = this.svm.inner.getAccount(addresses.encode(l.table));
+      if (!t) return null;
+      const data = Buffer.from(t.data());
+      const at = (i) => addresses.decode(data.subarray(LOOKUP_TABLE_META_SIZE + 32 * i,
+                                                       LOOKUP_TABLE_META_SIZE + 32 * (i + 1)));
+      l.writable.forEach((i) => loaded.writable.push(at(i)));
+      l.readonly.forEach((i) => loaded.readonly.push(at(i)));
+    }
+    return loaded;
   }
   account(address) {
     const a = this.svm.inner.getAccount(addresses.encode(address));
@@ -89,8 +157,49 @@ function accountClass(svm) {
 
 const chains = new Map();
 function chainFor(path) {
-  if (!chains.has(path)) chains.set(path, new Chain());
-  return chains.get(path);
+  if (!chains.has(path)) chains.set(path, new Chain(slotMs));
+  const chain = chains.get(path);
+  chain.tick();
+  return chain;
+}
+
+// The static keys and address-table lookups of a wire transaction (legacy or v0).
+function parseTransaction(bytes) {
+  let at = 0;
+  const compact = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[at++];
+      value |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) return value;
+    }
+  };
+  const key = () => { const k = addresses.decode(bytes.subarray(at, at + 32)); at += 32; return k; };
+  const signatures = compact();
+  at += 64 * signatures;
+  const v0 = (bytes[at] & 0x80) !== 0;
+  if (v0) at++;
+  at += 3;
+  const keys = Array.from({ length: compact() }, key);
+  at += 32;
+  const skip = () => { const n = compact(); at += n; };
+  const indexes = () => Array.from({ length: compact() }, () => bytes[at++]);
+  const instructions = compact();
+  for (let i = 0; i < instructions; i++) {
+    at++;  // program index
+    skip();  // account indexes
+    skip();  // data
+  }
+  const lookups = [];
+  if (v0) {
+    const n = compact();
+    for (let i = 0; i < n; i++) {
+      const table = key();
+      const writable = indexes();
+      lookups.push({ table, writable, readonly: indexes() });
+    }
+  }
+  return { version: v0 ? 0 : "legacy", keys, lookups };
 }
 
 function u64le(value) { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(value)); return b; }
@@ -141,23 +250,34 @@ function send(chain, params) {
                          { err: errorJson(sim.err()), logs: sim.meta().logs() });
     }
   }
+  const parsed = parseTransaction(bytes);
+  const loaded = chain.loadedAddresses(parsed.lookups) ?? { writable: [], readonly: [] };
+  const keys = [...parsed.keys, ...loaded.writable, ...loaded.readonly];
+  const preTokenBalances = chain.tokenBalances(keys);
   const result = chain.svm.inner.sendVersionedTransaction(bytes);
+  let err = null;
   if (typeof result.err === "function") {
-    const err = errorJson(result.err());
+    err = errorJson(result.err());
     // Only transactions that paid a fee are in the history; others never landed.
     if (chain.svm.inner.getTransaction(bytes.subarray(1, 65)) === null) {
       throw new RpcError(-32002, "Transaction simulation failed: " + JSON.stringify(err), { err });
     }
-    chain.statuses.set(signature, { slot: Number(chain.slot()), err });
-  } else {
-    chain.statuses.set(signature, { slot: Number(chain.slot()), err: null });
   }
+  if (chain.statuses.has(signature)) return signature;  // a rebroadcast the runtime refused
+  const slot = Number(chain.slot());
+  chain.statuses.set(signature, { slot, err });
+  chain.transactions.set(signature, {
+    slot, version: parsed.version, transaction: [encoded, "base64"],
+    meta: { err, loadedAddresses: loaded, preTokenBalances,
+            postTokenBalances: chain.tokenBalances(keys) } });
   return signature;
 }
 
 const methods = {
   getHealth: () => "ok",
-  getSlot: (chain) => Number(chain.slot()),
+  getSlot: (chain, [config = {}]) =>
+    Number(config.commitment === "processed" ? chain.slot() : chain.slot() - 1n),
+  getTransaction: (chain, [signature]) => chain.transactions.get(signature) ?? null,
   getBlockHeight: (chain) => Number(chain.height),
   getLatestBlockhash: (chain) => ({ context: context(chain),
     value: { blockhash: chain.blockhash, lastValidBlockHeight: Number(chain.lastValid) } }),
@@ -259,6 +379,7 @@ async function handle(req, res, text) {
 
 const args = process.argv.slice(2);
 const option = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const slotMs = Number(option("--slot-ms") ?? 20);
 const server = http.createServer((req, res) => {
   let text = "";
   req.setEncoding("utf8");

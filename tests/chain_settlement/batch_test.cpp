@@ -138,3 +138,52 @@ TEST(Batch, InstructionsCarryLimitPriceMemoThenTransfers) {
 
 }  // namespace
 }  // namespace flotilla::chain
+
+namespace flotilla::chain {
+namespace {
+
+// Every recipient's account is created in the batch: each pair adds a
+// CreateIdempotent (10 bytes: program, 6 account indexes, data 01) and the
+// wallet as a static key (32 bytes + its lock) to the transfer's 15 bytes and
+// table index. v0 with a table, ComputeBudget and memo: 387 + 58 N <= 1,232
+// bytes, so 14 (the 64-lock limit would allow 28).
+TEST(Batch, CreateAndTransferPairsPackByByteMath) {
+  auto ts = transfers(100);
+  for (Transfer& t : ts) {
+    t.create_for = numbered(static_cast<std::uint32_t>(t.amount), 0x77);
+    t.destination = associated_token_address(*t.create_for, kAccounts.mint);
+  }
+  const TransferDesign design{.checked = false, .micro_lamports_per_unit = 1000, .memo = kMemo};
+  const TransferBatcher batcher(kAccounts, design, table_for(ts));
+  auto runs = batcher.pack(ts);
+  ASSERT_TRUE(runs) << runs.message();
+  EXPECT_EQ(runs->front(), 14u);
+  auto m = batcher.compile(std::span(ts).first(14), Blockhash{});
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->transaction_size(), 387u + 58 * 14);
+  // The instructions: limit, price, memo, then create before each transfer.
+  const auto ixs = batcher.instructions(std::span(ts).first(2));
+  ASSERT_EQ(ixs.size(), 7u);
+  EXPECT_EQ(ixs[3].program, kAssociatedTokenProgram);
+  EXPECT_EQ(ixs[3].accounts[2].key, *ts[0].create_for);
+  EXPECT_EQ(ixs[4].program, kTokenProgram);
+  // Creating costs compute, which the limit (and so the priority fee) covers.
+  EXPECT_GT(batcher.compute_unit_limit(14, 14), batcher.compute_unit_limit(14));
+  EXPECT_GT(batcher.fee_lamports(14, 14), batcher.fee_lamports(14));
+
+  // Mixed batches: pairs only where accounts are missing, so more fit.
+  for (std::size_t i = 0; i < ts.size(); i += 2) ts[i].create_for.reset();
+  auto mixed = batcher.pack(ts);
+  ASSERT_TRUE(mixed);
+  EXPECT_GT(mixed->front(), 14u);
+}
+
+TEST(Batch, TablesHoldWholeTransactionsOfRecipients) {
+  // 56 per transaction (v0 Transfer, ComputeBudget, memo): 4 x 56 = 224 of the
+  // 254 places after the source and the mint; TransferChecked: 5 x 50 = 250.
+  EXPECT_EQ(recipients_per_table(kAccounts, TransferDesign{.checked = false, .memo = kMemo}), 224u);
+  EXPECT_EQ(recipients_per_table(kAccounts, TransferDesign{.checked = true, .memo = kMemo}), 250u);
+}
+
+}  // namespace
+}  // namespace flotilla::chain

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <random>
+
+#include <sqlite3.h>
 
 #include "chain_settlement/ledger.h"
 #include "reward_model/merkle.h"
@@ -60,6 +63,17 @@ class Settlement {
   std::string statement_path() const { return (dir_ / "statement.json").string(); }
   std::string keypair_path() const { return (dir_ / "payer.json").string(); }
   std::string ledger_path() const { return statement_path() + ".ledger"; }
+  std::string tables_path() const { return (dir_ / "lookup-tables.sqlite").string(); }
+  // The lookup tables the registry holds for this payer and mint, on chain.
+  std::vector<Pubkey> tables() {
+    auto registry = LookupTableRegistry::open(tables_path());
+    EXPECT_TRUE(registry) << registry.message();
+    auto recorded = registry->tables(payer_.pubkey().to_base58(), mint_.to_base58());
+    EXPECT_TRUE(recorded);
+    std::vector<Pubkey> out;
+    for (const auto& t : *recorded) out.push_back(*Pubkey::from_base58(t.address));
+    return out;
+  }
   std::string args(const std::string& extra = "") const {
     return "settle '" + statement_path() + "' --keypair '" + keypair_path() + "' --mint " +
            mint_.to_base58() + " --rpc '" + chain_.url() + "' " + extra;
@@ -97,31 +111,78 @@ class Settlement {
   std::filesystem::path dir_;
 };
 
+// Confirmed transactions of a ledger: those that pay (their sizes) and the
+// lookup-table set-up (no payouts).
+struct Confirmed {
+  std::vector<std::size_t> payouts_per_tx;
+  std::size_t setup = 0;
+  std::uint64_t fees = 0;
+};
+Confirmed confirmed(const std::string& ledger_path) {
+  Confirmed c;
+  auto ledger = PayoutLedger::open(ledger_path);
+  EXPECT_TRUE(ledger) << ledger.message();
+  auto txs = ledger->transactions(TransactionState::kConfirmed);
+  EXPECT_TRUE(txs);
+  for (const LedgerTransaction& t : *txs) {
+    if (t.payouts.empty()) {
+      ++c.setup;
+    } else {
+      c.payouts_per_tx.push_back(t.payouts.size());
+    }
+    c.fees += t.fee;
+  }
+  return c;
+}
+
 TEST(SettleCommand, ThousandProvidersPaidExactlyWithPredictedFees) {
   Settlement s(1000, 1);
   const std::uint64_t before = s.lamports();
   auto plan = s.settle("--dry-run");
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
-  EXPECT_NE(plan.out.find("dry run, nothing sent: 1000 payouts in"), std::string::npos) << plan.out;
+  // v0 with a lookup table, ComputeBudget and memo: 56 per transaction, and
+  // each table holds 4 x 56 recipients, so 1,000 = 4 x 224 + 104 make 4 x 4 + 2
+  // transactions. Set-up: 5 tables (226, 226, 226, 226, 106 addresses), each
+  // created in one transaction and extended 30 addresses per transaction.
+  EXPECT_NE(plan.out.find("1000 payouts in 18 transactions (17 x 56, 1 x 48 payouts), fees "
+                          "90000 lamports, 90.0 lamports per payout"),
+            std::string::npos)
+      << plan.out;
+  EXPECT_NE(plan.out.find("lookup tables: 5 (5 to create, 1010 addresses to add in 36 "
+                          "transactions), set-up fees 205000 lamports"),
+            std::string::npos)
+      << plan.out;
   EXPECT_FALSE(std::filesystem::exists(s.ledger_path()));
+  EXPECT_FALSE(std::filesystem::exists(s.tables_path()));
   EXPECT_EQ(s.lamports(), before);
 
   auto r = s.settle();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("settled: 1000 of 1000 payouts paid"), std::string::npos) << r.out;
   s.expect_paid_exactly_once();
-  // Fees as predicted: 5,000 lamports per transaction (no priority fee).
-  auto ledger = PayoutLedger::open(s.ledger_path());
-  ASSERT_TRUE(ledger) << ledger.message();
-  auto txs = ledger->transactions(TransactionState::kConfirmed);
-  ASSERT_TRUE(txs);
-  EXPECT_EQ(before - s.lamports(), txs->size() * 5000);
-  EXPECT_LE(txs->size(), 1000u / 19 + 1);
+  const Confirmed c = confirmed(s.ledger_path());
+  EXPECT_EQ(c.payouts_per_tx.size(), 18u);
+  EXPECT_EQ(std::count(c.payouts_per_tx.begin(), c.payouts_per_tx.end(), 56u), 17);
+  EXPECT_EQ(c.setup, 5u + 4 * 8 + 4);
+  // Fees as predicted (5,000 lamports per transaction, no priority fee), and
+  // the rent the tables hold, reported apart (it comes back when they close).
+  const auto tables = s.tables();
+  ASSERT_EQ(tables.size(), 5u);
+  std::uint64_t rent = 0;
+  for (const Pubkey& t : tables) {
+    auto info = s.chain_.rpc().account_info(t);
+    ASSERT_TRUE(info && *info);
+    EXPECT_EQ((*info)->lamports,
+              *s.chain_.rpc().minimum_balance_for_rent_exemption((*info)->data.size()));
+    rent += (*info)->lamports;
+  }
+  EXPECT_EQ(c.fees, (18 + c.setup) * 5000);
+  EXPECT_EQ(before - s.lamports(), c.fees + rent);
 
   auto again = s.settle();
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_NE(again.out.find("already settled, nothing to do"), std::string::npos) << again.out;
-  EXPECT_EQ(before - s.lamports(), txs->size() * 5000);
+  EXPECT_EQ(before - s.lamports(), c.fees + rent);
 
   auto verify =
       run_flotilla("settle verify '" + s.statement_path() + "' --rpc '" + s.chain_.url() + "'");
@@ -130,20 +191,39 @@ TEST(SettleCommand, ThousandProvidersPaidExactlyWithPredictedFees) {
   auto status = run_flotilla("settle status '" + s.statement_path() + "'");
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("payouts paid: 1000"), std::string::npos) << status.out;
+
+  // The next epoch pays the same providers through the same tables: no set-up.
+  rewards::Statement next = s.statement_;
+  next.epoch = 2;
+  next.merkle_root = rewards::to_hex(rewards::merkle_root(*rewards::payout_leaves(next)));
+  const std::string next_path = (s.dir_ / "statement-2.json").string();
+  ASSERT_TRUE(rewards::write_statement(next_path, next).is_ok());
+  const std::uint64_t before_next = s.lamports();
+  auto second = run_flotilla("settle '" + next_path + "' --keypair '" + s.keypair_path() +
+                             "' --mint " + s.mint_.to_base58() + " --rpc '" + s.chain_.url() + "'");
+  ASSERT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_EQ(second.out.find("lookup table"), std::string::npos) << second.out;
+  const Confirmed c2 = confirmed(next_path + ".ledger");
+  EXPECT_EQ(c2.payouts_per_tx.size(), 18u);
+  EXPECT_EQ(c2.setup, 0u);
+  EXPECT_EQ(before_next - s.lamports(), 18u * 5000);
+  EXPECT_EQ(s.tables().size(), 5u);
 }
 
 // kill -9 at random points (after recording, after sending, after seeing a
-// confirmation), at least 50 times over several statements, each kill followed
-// by a rerun; in the end every provider is paid exactly once.
+// confirmation, inside lookup-table set-up), at least 50 times over several statements, each kill
+// followed by a rerun; in the end every provider is paid exactly once.
 TEST(SettleCommand, CrashesAnywhereNeverPayTwiceOrForget) {
   std::mt19937 rng(20261127);
-  const char* points[] = {"recorded", "sent", "confirmed"};
+  const char* points[] = {"recorded", "sent", "confirmed", "table"};
   int kills = 0;
+  std::map<std::string, int> kills_at;
   for (std::uint64_t epoch = 100; kills < 50; ++epoch) {
     ASSERT_LT(epoch, 120u) << "too few kills: " << kills;
-    Settlement s(150, epoch);  // 8 transactions
+    Settlement s(150, epoch);  // 3 transactions after 7 of table set-up
     for (int run = 0; run < 15; ++run) {
-      const std::string spec = std::string(points[rng() % 3]) + ":" + std::to_string(1 + rng() % 2);
+      const std::string point = points[rng() % 4];
+      const std::string spec = point + ":" + std::to_string(1 + rng() % 2);
       auto r = s.settle("--confirm-timeout 5", spec);
       // The shell between popen and flotilla reports SIGKILL as 128 + 9.
       const bool killed = r.exit_code == 128 + SIGKILL;
@@ -151,6 +231,7 @@ TEST(SettleCommand, CrashesAnywhereNeverPayTwiceOrForget) {
           << spec << ": " << r.exit_code << r.err;
       if (r.exit_code == 0) break;
       kills += killed;
+      kills_at[point] += killed;
       // Sometimes the chain moves on: what was recorded but never sent expires.
       if (rng() % 3 == 0) s.chain_.advance_blocks(151);
     }
@@ -161,6 +242,7 @@ TEST(SettleCommand, CrashesAnywhereNeverPayTwiceOrForget) {
         run_flotilla("settle verify '" + s.statement_path() + "' --rpc '" + s.chain_.url() + "'");
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   }
+  for (const char* point : points) EXPECT_GT(kills_at[point], 0) << "never killed at " << point;
 }
 
 TEST(SettleCommand, LostResponsesAndLostTransactionsEndPaidOnce) {
@@ -225,6 +307,90 @@ TEST(SettleCommand, RecipientsWithoutTokenAccountAreDeferredNotFailed) {
   auto done = s.settle();
   ASSERT_EQ(done.exit_code, 0) << done.err;
   s.expect_paid_exactly_once();
+}
+
+TEST(SettleCommand, MissingTokenAccountsAreCreatedWhenAllowed) {
+  Settlement s(40, 9, /*missing=*/4);
+  // Lamports at the fourth one's token account address make it a system
+  // account: neither creatable nor payable, so that payout alone is deferred.
+  s.chain_.airdrop(s.accounts_[3], 1'000'000);
+  const std::uint64_t rent = *s.chain_.rpc().minimum_balance_for_rent_exemption(165);
+  auto plan = s.settle("--dry-run --create-accounts");
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(
+      plan.out.find("token accounts to create: 3, rent " + std::to_string(3 * rent) + " lamports"),
+      std::string::npos)
+      << plan.out;
+  const std::uint64_t before = s.lamports();
+  auto r = s.settle("--create-accounts");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("deferred 1 payouts: recipient's token account address holds a "
+                       "non-token account"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("39 of 40 payouts paid"), std::string::npos) << r.err;
+  for (std::size_t i = 0; i < 40; ++i) {
+    if (i == 3) continue;
+    EXPECT_EQ(*s.chain_.rpc().token_account_balance(s.accounts_[i]),
+              s.statement_.payouts[i].amount);
+  }
+  // The payer paid the three accounts' rent besides fees and the table's rent.
+  std::uint64_t table_rent = 0;
+  for (const Pubkey& t : s.tables()) table_rent += (*s.chain_.rpc().account_info(t))->lamports;
+  EXPECT_EQ(before - s.lamports(), confirmed(s.ledger_path()).fees + table_rent + 3 * rent);
+  auto verify =
+      run_flotilla("settle verify '" + s.statement_path() + "' --rpc '" + s.chain_.url() + "'");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+TEST(SettleCommand, VerifyCatchesABalanceChangeThatDoesNotMatch) {
+  Settlement s(60, 10);
+  ASSERT_EQ(s.settle().exit_code, 0);
+  // Tamper: the ledger says payout 0 went in another transaction, one that
+  // never touched its token account.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(s.ledger_path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE transaction_payouts SET tx = (SELECT max(tx) FROM "
+                         "transaction_payouts) WHERE payout = 0; UPDATE payouts SET tx = "
+                         "(SELECT max(tx) FROM transaction_payouts) WHERE idx = 0;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto verify =
+      run_flotilla("settle verify '" + s.statement_path() + "' --rpc '" + s.chain_.url() + "'");
+  EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
+  EXPECT_NE(verify.err.find("payout 0: token account " + s.accounts_[0].to_base58() +
+                            " changed by 0 in transaction "),
+            std::string::npos)
+      << verify.err;
+  EXPECT_NE(verify.err.find("the statement says 1000"), std::string::npos) << verify.err;
+}
+
+TEST(SettleCommand, CloseTablesDeactivatesThenClosesAfterTheCooldown) {
+  Settlement s(30, 11);
+  ASSERT_EQ(s.settle().exit_code, 0);
+  const auto tables = s.tables();
+  ASSERT_EQ(tables.size(), 1u);
+  const std::uint64_t rent = (*s.chain_.rpc().account_info(tables[0]))->lamports;
+  const std::string close = "settle close-tables --tables '" + s.tables_path() + "' --keypair '" +
+                            s.keypair_path() + "' --mint " + s.mint_.to_base58() + " --rpc '" +
+                            s.chain_.url() + "'";
+  auto first = run_flotilla(close);
+  EXPECT_EQ(first.exit_code, 1) << first.out << first.err;
+  EXPECT_NE(first.err.find("0 closed"), std::string::npos) << first.err;
+  auto cooling = run_flotilla(close);  // still in SlotHashes: not yet
+  EXPECT_EQ(cooling.exit_code, 1) << cooling.err;
+  ASSERT_TRUE(*s.chain_.rpc().account_info(tables[0]));
+  s.chain_.advance_blocks(513);
+  const std::uint64_t before = s.lamports();
+  auto done = run_flotilla(close);
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_NE(done.out.find("1 closed (" + std::to_string(rent) + " lamports"), std::string::npos)
+      << done.out;
+  EXPECT_FALSE(*s.chain_.rpc().account_info(tables[0]));
+  EXPECT_EQ(s.lamports(), before + rent - 5000);
+  EXPECT_TRUE(s.tables().empty());
 }
 
 TEST(SettleCommand, BadInputExitsTwoWithOneLine) {
