@@ -12,7 +12,7 @@ packages=(
   libtbb-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libsodium-dev libcurl4-openssl-dev
-  libtomlplusplus-dev nlohmann-json3-dev libhwloc-dev
+  libtomlplusplus-dev nlohmann-json3-dev libhwloc-dev libyaml-dev
   gnuplot-nox
 )
 missing=()

@@ -121,16 +121,16 @@ void print_json(const Fleet& fleet, const Summary& s) {
 int import_slurm(const Args& args) {
   po::options_description options(
       "usage: flotilla fleet import-slurm --conf slurm.conf [--gres gres.conf]\n"
-      "                                   [--topology topology.conf] [--provider P] -o "
-      "FLEET.toml\n\n"
+      "         [--topology topology.conf|topology.yaml] [--provider P] -o FLEET.toml\n\n"
       "Writes the fleet a Slurm cluster's slurm.conf (NodeName, Gres, partitions), gres.conf\n"
-      "and topology.conf (switch tree or blocks) describe. Settings that do not shape the\n"
-      "fleet are listed at the end of the file; what cannot be mapped is an error.\n\noptions");
+      "and topology.conf or topology.yaml (switch tree or blocks) describe. Settings that do\n"
+      "not shape the fleet are listed at the end of the file; what cannot be mapped is an\n"
+      "error.\n\noptions");
   options.add_options()                                                               //
       ("help,h", "print this help")                                                   //
       ("conf", po::value<std::string>(), "slurm.conf")                                //
       ("gres", po::value<std::string>(), "gres.conf")                                 //
-      ("topology", po::value<std::string>(), "topology.conf")                         //
+      ("topology", po::value<std::string>(), "topology.conf or .yaml")                //
       ("provider", po::value<std::string>(), "who gets paid (default: ClusterName)")  //
       ("output,o", po::value<std::string>(), "fleet file to write");
   po::variables_map vm;

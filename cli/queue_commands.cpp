@@ -4,6 +4,7 @@
 // answer the way the Slurm command would.
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <set>
@@ -267,11 +268,62 @@ int sinfo_command(const Args& args) {
   return 0;
 }
 
+// sacct's time columns with SLURM_TIME_FORMAT=standard, in UTC; 0 is a time
+// the job never reached.
+std::string sacct_time(std::int64_t unix_s) {
+  if (unix_s == 0) return "Unknown";
+  const std::time_t t = unix_s;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return buf;
+}
+
+// sacct's Elapsed and Timelimit, "[D-]HH:MM:SS" (hours always shown).
+std::string sacct_duration(std::int64_t s) {
+  char buf[64];
+  const std::int64_t d = s / 86400;
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600 % 24),
+                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  return d > 0 ? std::to_string(d) + "-" + buf : buf;
+}
+
+// `sacct -P` with the columns of the export slurm/README.md documents, so that
+// `flotilla trace import-sacct` and `meter import-sacct` read it back.
+void print_sacct_parsable(const Json& jobs, bool header) {
+  if (header) {
+    std::cout << "JobID|JobIDRaw|JobName|User|Account|Partition|QOS|Submit|Start|End|Elapsed|"
+                 "Timelimit|State|ExitCode|NNodes|NodeList|AllocTRES\n";
+  }
+  for (const Json& j : jobs) {
+    const std::string nodelist = text(j, "nodelist");
+    std::string tres;
+    if (!nodelist.empty()) {
+      const std::string gpus = text(j, "gpus");
+      tres = "gres/gpu=" + gpus + ",gres/gpu:" + text(j, "gpu_type") + "=" + gpus +
+             ",node=" + text(j, "nodes");
+    }
+    const Json& limit = j.at("time_limit_s");
+    std::cout << text(j, "job_id") << '|' << text(j, "id") << '|' << text(j, "name") << '|'
+              << text(j, "user") << '|' << text(j, "account") << '|' << text(j, "partition")
+              << "|normal|" << sacct_time(j.at("submit").get<std::int64_t>()) << '|'
+              << sacct_time(j.at("start").get<std::int64_t>()) << '|'
+              << sacct_time(j.at("end").get<std::int64_t>()) << '|'
+              << sacct_duration(j.at("elapsed_s").get<std::int64_t>()) << '|'
+              << (limit.is_null() ? "UNLIMITED" : sacct_duration(limit.get<std::int64_t>())) << '|'
+              << text(j, "state") << '|' << text(j, "exit_code") << '|' << text(j, "nodes") << '|'
+              << (nodelist.empty() ? "None assigned" : nodelist) << '|' << tres << '\n';
+  }
+}
+
 int sacct_command(const Args& args) {
-  po::options_description d("flotilla sacct [-j JOBS] [-u USERS] [-s STATES] [--json]");
+  po::options_description d("flotilla sacct [-j JOBS] [-u USERS] [-s STATES] [--json | -P] [-n]");
   d.add_options()("jobs,j", po::value<std::string>(), "only these job ids")(
       "user,u", po::value<std::string>(), "only these users")(
       "state,s", po::value<std::string>(), "only these states")("json", "print JSON")(
+      "parsable2,P",
+      "'|'-separated, the columns `flotilla trace import-sacct` reads (times in UTC)")(
       "noheader,n", "no header lines");
   add_socket_option(d);
   po::variables_map vm;
@@ -286,6 +338,10 @@ int sacct_command(const Args& args) {
   }
   if (vm.count("json")) {
     std::cout << Json{{"jobs", jobs}}.dump() << '\n';
+    return 0;
+  }
+  if (vm.count("parsable2")) {
+    print_sacct_parsable(jobs, !vm.count("noheader"));
     return 0;
   }
   const std::vector<std::pair<std::string, int>> cols{

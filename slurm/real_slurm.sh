@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# A real single-node Slurm for tests: munge, slurmctld and slurmd from Debian,
-# all state under one directory, one node with 8 "GPUs" declared on plain files.
+# A real Slurm for tests: munge, slurmctld and slurmd from Debian, all state
+# under one directory, nodes with 8 "GPUs" each declared on plain files.
 #
-#   slurm/real_slurm.sh start DIR    install if needed, write the configuration,
-#                                    start the daemons, wait until the node is idle
+#   slurm/real_slurm.sh start DIR [NODES]
+#                                    install if needed, write the configuration,
+#                                    start the daemons, wait until the nodes are idle
 #   slurm/real_slurm.sh stop DIR     stop what `start` started, by process id
 #   slurm/real_slurm.sh env DIR      print the environment clients need
 #                                    (SLURM_CONF=DIR/slurm.conf)
+#
+# One node (the default): slurmd on this machine's loopback, as node gpu01.
+# NODES > 1: nodes gpu01..gpuNN are separate hosts, each slurmd in its own
+# network namespace (flotilla-gpuNN, address 10.77.0.(10+N) on the bridge
+# flotilla-br0, the controller at 10.77.0.1) and UTS namespace (hostname
+# gpuNN); `stop` removes the namespaces and the bridge again. One such
+# cluster per machine (the names and the subnet are fixed).
 #
 # Runs as root (CI does). The settings are those REFERENCE.md lists as working
 # on these machines: ProctrackType=proctrack/linuxproc, TaskPlugin=task/none,
@@ -22,17 +30,18 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start|stop|env DIR" >&2
+  echo "usage: $0 start DIR [NODES] | stop DIR | env DIR" >&2
   exit 2
 }
-(($# == 2)) || usage
+(($# == 2)) || [[ $# == 3 && $1 == start ]] || usage
 action=$1
 dir=$(realpath -m "$2")
+nodes=${3:-1}
+[[ $nodes =~ ^[1-9][0-9]?$ ]] || usage
 
 # Ports outside Slurm's defaults (6817/6818) so a site's own Slurm is not disturbed.
 ctld_port=${FLOTILLA_SLURMCTLD_PORT:-16817}
 slurmd_port=${FLOTILLA_SLURMD_PORT:-16818}
-node=gpu01
 gpus=8
 cpus=64  # more than the machine has: SlurmdParameters=config_overrides lets sleep jobs share
 
@@ -53,16 +62,29 @@ install_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+bridge=flotilla-br0
+ctld_netns_addr=10.77.0.1
+
+node_name() { printf 'gpu%02d' "$1"; }
+node_addr() { echo "10.77.0.$((10 + $1))"; }
+
 write_config() {
   mkdir -p "$dir"/{state,spool,log,dev,munge}
   chmod 0700 "$dir/munge"
   for ((i = 0; i < gpus; ++i)); do : >"$dir/dev/nvidia$i"; done
-  local host
+  local host ctld_addr=127.0.0.1 hostlist per_node=""
   host=$(hostname -s)
+  hostlist=$(node_name 1)
+  if ((nodes > 1)); then
+    hostlist=$(printf 'gpu[01-%02d]' "$nodes")
+    ctld_addr=$ctld_netns_addr
+    # Several slurmd need a spool, pid and log file each (%n: the node name).
+    per_node="-%n"
+  fi
   cat >"$dir/slurm.conf" <<EOF
 # Written by slurm/real_slurm.sh for flotilla's tests.
 ClusterName=flotillatest
-SlurmctldHost=$host(127.0.0.1)
+SlurmctldHost=$host($ctld_addr)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
 SlurmUser=root
@@ -71,11 +93,11 @@ AuthType=auth/munge
 AuthInfo=socket=$dir/munge/munge.socket
 CredType=cred/munge
 StateSaveLocation=$dir/state
-SlurmdSpoolDir=$dir/spool
+SlurmdSpoolDir=$dir/spool${per_node:+/%n}
 SlurmctldPidFile=$dir/slurmctld.pid
-SlurmdPidFile=$dir/slurmd.pid
+SlurmdPidFile=$dir/slurmd$per_node.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
-SlurmdLogFile=$dir/log/slurmd.log
+SlurmdLogFile=$dir/log/slurmd$per_node.log
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType=proctrack/linuxproc
@@ -97,12 +119,44 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$dir/jobcomp.log
 JobAcctGatherType=jobacct_gather/none
 MailProg=/bin/true
-NodeName=$node NodeHostname=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=1000 Gres=gpu:h100:$gpus State=UNKNOWN
-PartitionName=gpu Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
-  cat >"$dir/gres.conf" <<EOF
-NodeName=$node Name=gpu Type=h100 File=$dir/dev/nvidia[0-$((gpus - 1))]
-EOF
+  local gres="RealMemory=1000 Gres=gpu:h100:$gpus State=UNKNOWN"
+  if ((nodes == 1)); then
+    echo "NodeName=$hostlist NodeHostname=$host NodeAddr=127.0.0.1 CPUs=$cpus $gres" >>"$dir/slurm.conf"
+  else
+    for ((n = 1; n <= nodes; ++n)); do
+      echo "NodeName=$(node_name $n) NodeAddr=$(node_addr $n) CPUs=$cpus $gres" >>"$dir/slurm.conf"
+      mkdir -p "$dir/spool/$(node_name $n)"
+    done
+  fi
+  echo "PartitionName=gpu Nodes=$hostlist Default=YES MaxTime=INFINITE State=UP" >>"$dir/slurm.conf"
+  echo "NodeName=$hostlist Name=gpu Type=h100 File=$dir/dev/nvidia[0-$((gpus - 1))]" >"$dir/gres.conf"
+}
+
+# The hosts of a multi-node cluster: a bridge in this namespace holding the
+# controller's address, and per node a network namespace joined to it by a
+# veth pair. Written down in DIR/netns so that `stop` removes exactly these.
+make_hosts() {
+  if ! ip link show "$bridge" >/dev/null 2>&1; then
+    ip link add "$bridge" type bridge
+    echo "bridge $bridge" >>"$dir/netns"
+  fi
+  ip addr replace "$ctld_netns_addr/24" dev "$bridge"
+  ip link set "$bridge" up
+  local n name ns
+  for ((n = 1; n <= nodes; ++n)); do
+    name=$(node_name $n) ns=flotilla-$(node_name $n)
+    [[ -e /run/netns/$ns ]] && continue
+    ip netns add "$ns"
+    echo "netns $ns" >>"$dir/netns"
+    ip link add "flt-$name" type veth peer name "flt-$name-n"
+    ip link set "flt-$name" master "$bridge" up
+    ip link set "flt-$name-n" netns "$ns"
+    ip -n "$ns" link set "flt-$name-n" name eth0
+    ip -n "$ns" addr add "$(node_addr $n)/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+  done
 }
 
 pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -120,24 +174,37 @@ start() {
       --seed-file="$dir/munge/munged.seed"
   fi
   export SLURM_CONF=$dir/slurm.conf
+  ((nodes == 1)) || make_hosts
   # -c: start from a clean state (no jobs from an earlier run); job ids start
   # again at 1, so the completion log of an earlier run goes too.
   if ! pid_alive "$dir/slurmctld.pid"; then
     rm -f "$dir/jobcomp.log"
     slurmctld -c
   fi
-  pid_alive "$dir/slurmd.pid" || slurmd -N "$node"
+  if ((nodes == 1)); then
+    pid_alive "$dir/slurmd.pid" || slurmd -N "$(node_name 1)"
+  else
+    local n name
+    for ((n = 1; n <= nodes; ++n)); do
+      name=$(node_name $n)
+      pid_alive "$dir/slurmd-$name.pid" && continue
+      # nsenter, not `ip netns exec`: that remounts /sys, which hides
+      # /sys/fs/cgroup, and slurmd then fails to start its cgroup plugin.
+      nsenter --net="/run/netns/flotilla-$name" unshare --uts \
+        sh -c "hostname $name && exec slurmd -N $name"
+    done
+  fi
   local state=""
   for ((i = 0; i < 120; ++i)); do
-    state=$(timeout 5 sinfo -h -n "$node" -o "%T" 2>/dev/null || true)
-    if [[ $state == idle ]]; then
-      echo "real_slurm: $node idle with $gpus GPUs (SLURM_CONF=$SLURM_CONF)"
+    state=$(timeout 5 sinfo -h -o "%D %T" 2>/dev/null || true)
+    if [[ $state == "$nodes idle" ]]; then
+      echo "real_slurm: $nodes node(s) idle with $gpus GPUs each (SLURM_CONF=$SLURM_CONF)"
       return 0
     fi
     sleep 0.5
   done
-  echo "real_slurm: $node not idle after 60 s (state '$state'); see $dir/log" >&2
-  tail -n 5 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" >&2 || true
+  echo "real_slurm: nodes not idle after 60 s (sinfo: '$state'); see $dir/log" >&2
+  tail -n 5 "$dir"/log/slurm*.log >&2 || true
   exit 1
 }
 
@@ -159,9 +226,19 @@ stop_pid() {
 }
 
 stop() {
-  stop_pid "$dir/slurmd.pid"
+  local file kind name
+  for file in "$dir"/slurmd*.pid; do stop_pid "$file"; done
   stop_pid "$dir/slurmctld.pid"
   stop_pid "$dir/munge/munged.pid"
+  [[ -f $dir/netns ]] || return 0
+  # Deleting a namespace deletes its end of the veth pair, and so the pair.
+  while read -r kind name; do
+    case $kind in
+    netns) ip netns delete "$name" ;;
+    bridge) ip link delete "$name" ;;
+    esac
+  done <"$dir/netns"
+  rm -f "$dir/netns"
 }
 
 case $action in

@@ -1,16 +1,21 @@
-// Reading slurm.conf, gres.conf and topology.conf, and writing the fleet file.
+// Reading slurm.conf, gres.conf and topology.conf or topology.yaml, and
+// writing the fleet file.
 #include "slurm/slurm_conf.h"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
+
+#include <yaml.h>
 
 #include "scheduler/fleet.h"
 #include "scheduler/hostlist.h"
@@ -353,6 +358,19 @@ Status read_gres_conf(const std::string& path, SlurmCluster& cluster) {
   return Status::ok();
 }
 
+// Appends a switch or block; its name must be new ("duplicate WHAT NAME").
+Status add_unique(std::vector<SlurmSwitch>& list, SlurmSwitch sw, const std::string& what) {
+  for (const SlurmSwitch& other : list) {
+    if (other.name == sw.name) {
+      return Status::at(
+          sw.origin.file, sw.origin.line,
+          "duplicate " + what + " " + sw.name + " (first at " + other.origin.where() + ")");
+    }
+  }
+  list.push_back(std::move(sw));
+  return Status::ok();
+}
+
 Status read_topology_conf(const std::string& path, SlurmCluster& cluster) {
   std::vector<ConfRecord> records;
   std::vector<std::string> open;
@@ -388,17 +406,251 @@ Status read_topology_conf(const std::string& path, SlurmCluster& cluster) {
       }
     }
     auto& list = first == "switchname" ? cluster.switches : cluster.blocks;
-    for (const SlurmSwitch& other : list) {
-      if (other.name == sw.name) {
-        return Status::at(r.origin.file, r.origin.line,
-                          "duplicate " + r.pairs.front().first + " " + sw.name + " (first at " +
-                              other.origin.where() + ")");
-      }
-    }
-    list.push_back(std::move(sw));
+    if (Status s = add_unique(list, std::move(sw), r.pairs.front().first); !s) return s;
   }
   return Status::ok();
 }
+
+// topology.yaml (Slurm 24.11+, topology.yaml(5)): a list of named topologies,
+// each "topology: NAME", optional "cluster_default: BOOL" and exactly one of
+// tree (switches: [{switch, children, nodes}]), block (block_sizes: [...],
+// blocks: [{block, nodes}]), flat, ring or torus3d. Slurm uses the first
+// topology marked cluster_default for the cluster as a whole; so does the
+// fleet (the first topology when none is marked), and the others are listed
+// as ignored. libyaml builds the node tree (with lines); this walks the part
+// Slurm documents. Owns the loaded document; one per read, single-threaded.
+class TopologyYaml {
+ public:
+  explicit TopologyYaml(std::string path) : path_(std::move(path)) {}
+  TopologyYaml(const TopologyYaml&) = delete;
+  TopologyYaml& operator=(const TopologyYaml&) = delete;
+  ~TopologyYaml() {
+    if (loaded_) yaml_document_delete(&doc_);
+  }
+
+  Status read(SlurmCluster& cluster) {
+    if (Status s = load(); !s) return s;
+    yaml_node_t* root = yaml_document_get_root_node(&doc_);
+    if (!root) return Status::at(path_, 1, "no topologies (the file is empty)");
+    if (root->type != YAML_SEQUENCE_NODE) {
+      return error(root, "expected a list of topologies (\"- topology: NAME\")");
+    }
+    struct Topology {
+      std::string name, kind;
+      yaml_node_t* node = nullptr;  // the kind's value
+      ConfOrigin origin;
+      bool cluster_default = false;
+    };
+    std::vector<Topology> topologies;
+    for (yaml_node_t* item : items(root)) {
+      if (item->type != YAML_MAPPING_NODE) return error(item, "expected \"topology: NAME\"");
+      const auto fields = entries(item);
+      if (!fields) return fields.status();
+      if (fields->empty() || fields->front().key != "topology") {
+        return error(item, "a topology's first attribute must be \"topology: NAME\"");
+      }
+      Topology t{"", "", nullptr, origin(item), false};
+      for (const auto& [key, value, at] : *fields) {
+        if (key == "topology") {
+          Result<std::string> name = text(key, value);
+          if (!name) return name.status();
+          t.name = *name;
+        } else if (key == "cluster_default") {
+          Result<std::string> v = text(key, value);
+          if (!v) return v.status();
+          if (lower(*v) != "true" && lower(*v) != "false") {
+            return bad(origin(value), key, "expected true or false", *v);
+          }
+          t.cluster_default = lower(*v) == "true";
+        } else if (key == "tree" || key == "block" || key == "flat" || key == "ring" ||
+                   key == "torus3d") {
+          if (!t.kind.empty()) {
+            return Status::at(at.file, at.line,
+                              "topology " + t.name + ": both " + t.kind + " and " + key +
+                                  "; give exactly one of block, flat, ring, torus3d, tree");
+          }
+          t.kind = key;
+          t.node = value;
+        } else {
+          cluster.ignored.push_back({at, "topology " + t.name + ": " + key});
+        }
+      }
+      if (t.kind.empty()) {
+        return Status::at(t.origin.file, t.origin.line,
+                          "topology " + t.name +
+                              ": no type; give exactly one of block, flat, ring, torus3d, tree");
+      }
+      for (const Topology& other : topologies) {
+        if (other.name == t.name) {
+          return Status::at(
+              t.origin.file, t.origin.line,
+              "duplicate topology " + t.name + " (first at " + other.origin.where() + ")");
+        }
+      }
+      topologies.push_back(std::move(t));
+    }
+    if (topologies.empty()) return error(root, "no topologies (an empty list)");
+    auto chosen = std::find_if(topologies.begin(), topologies.end(),
+                               [](const Topology& t) { return t.cluster_default; });
+    if (chosen == topologies.end()) chosen = topologies.begin();
+    for (const Topology& t : topologies) {
+      if (&t != &*chosen) {
+        cluster.ignored.push_back(
+            {t.origin, "topology " + t.name + " (" + t.kind + "): not the cluster default"});
+      }
+    }
+    if (chosen->kind == "tree") {
+      return read_members(chosen->name, chosen->node, "switches", "switch", cluster.switches,
+                          cluster);
+    }
+    if (chosen->kind == "block") {
+      return read_members(chosen->name, chosen->node, "blocks", "block", cluster.blocks, cluster);
+    }
+    if (chosen->kind != "flat") {
+      cluster.ignored.push_back({chosen->origin, "topology " + chosen->name + " (" + chosen->kind +
+                                                     "): not modelled; one switch for all nodes"});
+    }
+    return Status::ok();
+  }
+
+ private:
+  Status load() {
+    std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path_.c_str(), "rb"), &std::fclose);
+    if (!file) return Status::error(path_ + ": cannot read");
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return Status::error(path_ + ": out of memory");
+    yaml_parser_set_input_file(&parser, file.get());
+    loaded_ = yaml_parser_load(&parser, &doc_) != 0;
+    Status s = Status::ok();
+    if (!loaded_) {
+      s = Status::at(path_, parser.problem_mark.line + 1,
+                     std::string("YAML: ") + (parser.problem ? parser.problem : "unreadable"));
+    }
+    yaml_parser_delete(&parser);
+    return s;
+  }
+
+  ConfOrigin origin(const yaml_node_t* n) const { return {path_, n->start_mark.line + 1}; }
+  Status error(const yaml_node_t* n, const std::string& what) const {
+    return Status::at(path_, n->start_mark.line + 1, what);
+  }
+
+  std::vector<yaml_node_t*> items(yaml_node_t* seq) {
+    std::vector<yaml_node_t*> out;
+    for (yaml_node_item_t* i = seq->data.sequence.items.start; i < seq->data.sequence.items.top;
+         ++i) {
+      out.push_back(yaml_document_get_node(&doc_, *i));
+    }
+    return out;
+  }
+
+  // One "key: value" of a mapping; `at` is the key's line.
+  struct Entry {
+    std::string key;
+    yaml_node_t* value;
+    ConfOrigin at;
+  };
+
+  // A mapping's entries in file order; keys must be plain scalars.
+  Result<std::vector<Entry>> entries(yaml_node_t* map) {
+    std::vector<Entry> out;
+    for (yaml_node_pair_t* p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         ++p) {
+      yaml_node_t* key = yaml_document_get_node(&doc_, p->key);
+      if (key->type != YAML_SCALAR_NODE) return error(key, "expected a name before ':'");
+      out.push_back({scalar(key), yaml_document_get_node(&doc_, p->value), origin(key)});
+    }
+    return out;
+  }
+
+  static std::string scalar(const yaml_node_t* n) {
+    return {reinterpret_cast<const char*>(n->data.scalar.value), n->data.scalar.length};
+  }
+
+  Result<std::string> text(const std::string& key, const yaml_node_t* n) const {
+    if (n->type != YAML_SCALAR_NODE) return error(n, key + ": expected a single value");
+    return scalar(n);
+  }
+
+  // A hostlist ("n[01-04]") or a list of them.
+  Result<std::vector<std::string>> names(const std::string& key, yaml_node_t* n) {
+    std::vector<yaml_node_t*> parts =
+        n->type == YAML_SEQUENCE_NODE ? items(n) : std::vector<yaml_node_t*>{n};
+    std::vector<std::string> out;
+    for (yaml_node_t* part : parts) {
+      Result<std::string> v = text(key, part);
+      if (!v) return v.status();
+      Result<std::vector<std::string>> expanded = hosts(origin(part), key, *v);
+      if (!expanded) return expanded.status();
+      out.insert(out.end(), expanded->begin(), expanded->end());
+    }
+    return out;
+  }
+
+  // The list under `key` of a topology type's mapping; each item a mapping
+  // whose `name_key` (switch, block) is required.
+  Status read_members(const std::string& topology, yaml_node_t* type, const std::string& key,
+                      const std::string& name_key, std::vector<SlurmSwitch>& list,
+                      SlurmCluster& cluster) {
+    if (type->type != YAML_MAPPING_NODE)
+      return error(type, "topology " + topology + ": expected " + key + ":");
+    const auto fields = entries(type);
+    if (!fields) return fields.status();
+    bool found = false;
+    for (const auto& [field, value, at] : *fields) {
+      if (field == "block_sizes" && name_key == "block") {
+        for (yaml_node_t* size :
+             value->type == YAML_SEQUENCE_NODE ? items(value) : std::vector<yaml_node_t*>{value}) {
+          Result<std::string> v = text(field, size);
+          if (!v) return v.status();
+          Result<std::uint32_t> n = parse_u32(origin(size), field, *v);
+          if (!n) return n.status();
+          cluster.block_sizes.push_back(*n);
+        }
+        continue;
+      }
+      if (field != key) {
+        cluster.ignored.push_back({at, "topology " + topology + ": " + field});
+        continue;
+      }
+      found = true;
+      if (value->type != YAML_SEQUENCE_NODE) return error(value, key + ": expected a list");
+      for (yaml_node_t* item : items(value)) {
+        if (item->type != YAML_MAPPING_NODE)
+          return error(item, key + ": expected \"- " + name_key + ": NAME\"");
+        const auto member = entries(item);
+        if (!member) return member.status();
+        SlurmSwitch sw{"", {}, {}, "", origin(item)};
+        for (const auto& [k, v, k_at] : *member) {
+          if (k == name_key) {
+            Result<std::string> name = text(k, v);
+            if (!name) return name.status();
+            sw.name = *name;
+          } else if (k == "nodes" || (k == "children" && name_key == "switch")) {
+            Result<std::vector<std::string>> n = names(k, v);
+            if (!n) return n.status();
+            (k == "nodes" ? sw.nodes : sw.switches) = std::move(*n);
+          } else {
+            cluster.ignored.push_back({k_at, name_key + " " + sw.name + ": " + k});
+          }
+        }
+        if (sw.name.empty())
+          return error(item, key + ": an entry without \"" + name_key + ": NAME\"");
+        // Slurm's limit on switch names (topology.yaml(5)).
+        if (name_key == "switch" && sw.name.size() > 64) {
+          return error(item, "switch " + sw.name + ": longer than 64 characters");
+        }
+        if (Status s = add_unique(list, std::move(sw), name_key); !s) return s;
+      }
+    }
+    if (!found) return error(type, "topology " + topology + ": no " + key + ":");
+    return Status::ok();
+  }
+
+  std::string path_;
+  yaml_document_t doc_{};
+  bool loaded_ = false;
+};
 
 }  // namespace
 
@@ -566,7 +818,13 @@ Result<SlurmCluster> read_slurm_cluster(const SlurmConfPaths& paths) {
     if (Status s = read_gres_conf(paths.gres_conf, c); !s) return s;
   }
   if (!paths.topology_conf.empty()) {
-    if (Status s = read_topology_conf(paths.topology_conf, c); !s) return s;
+    // Slurm tells the two apart by name (topology.yaml is read first).
+    const std::string ext = std::filesystem::path(paths.topology_conf).extension().string();
+    if (Status s = ext == ".yaml" || ext == ".yml" ? TopologyYaml(paths.topology_conf).read(c)
+                                                   : read_topology_conf(paths.topology_conf, c);
+        !s) {
+      return s;
+    }
     for (const auto* list : {&c.switches, &c.blocks}) {
       for (const SlurmSwitch& sw : *list) {
         for (const std::string& name : sw.nodes) {

@@ -1,9 +1,10 @@
 // A Slurm cluster as its administrator wrote it down: slurm.conf (nodes,
 // partitions, node sets, the scheduling plugins), gres.conf (GPU types and
-// device files) and topology.conf (switch trees or blocks), read the way
-// Slurm's own parser (src/common/parse_config.c, read_config.c, gres.c,
-// src/plugins/topology/tree/switch_record.c, topology/block) reads them, and
-// turned into a flotilla fleet file.
+// device files) and topology.conf or topology.yaml (switch trees or blocks),
+// read the way Slurm's own parser (src/common/parse_config.c, read_config.c,
+// gres.c, src/plugins/topology/tree/switch_record.c, topology/block;
+// topology.yaml(5) for the YAML form) reads them, and turned into a flotilla
+// fleet file.
 //
 // File syntax as Slurm takes it: one "Key=Value ..." record per line, keys
 // case-insensitive, values optionally in double quotes, '#' starts a comment
@@ -89,8 +90,11 @@ struct SlurmCluster {
 
 struct SlurmConfPaths {
   std::string slurm_conf;
-  std::string gres_conf;      // optional
-  std::string topology_conf;  // optional; topology.conf (SwitchName=/BlockName= lines)
+  std::string gres_conf;  // optional
+  // optional; topology.conf (SwitchName=/BlockName= lines), or, when the name
+  // ends in .yaml/.yml, topology.yaml (the cluster_default topology's tree or
+  // blocks; the other topologies, ring and torus3d are listed as ignored)
+  std::string topology_conf;
 };
 
 // Reads the files. Errors ("FILE:LINE: what", the first problem only): a file
@@ -98,7 +102,8 @@ struct SlurmConfPaths {
 // hostlist, Gres= or time, an unterminated quote, a duplicate node, switch or
 // partition, a partition or switch naming a node that no NodeName line
 // declares, an Include loop, a GPU count in gres.conf that does not match
-// slurm.conf.
+// slurm.conf; in topology.yaml also YAML syntax, a topology without a type
+// or with two, a switch or block without a name, a value of the wrong shape.
 Result<SlurmCluster> read_slurm_cluster(const SlurmConfPaths& paths);
 
 struct FleetExport {

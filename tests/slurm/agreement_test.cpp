@@ -29,6 +29,7 @@
 #include "simulator/perf_model.h"
 #include "simulator/simulation.h"
 #include "slurm/slurm_conf.h"
+#include "tests/slurm/real_slurm_client.h"
 #include "traces/sacct.h"
 
 namespace flotilla {
@@ -40,16 +41,7 @@ constexpr int kJobs = 100;
 // the bound leaves room for Slurm's one-second start latency under load).
 constexpr double kMinSamePairs = 0.85;
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using testing::run;
 
 // "2026-11-27T21:08:02" -> Unix seconds (the test machine runs in UTC; only
 // differences are used).

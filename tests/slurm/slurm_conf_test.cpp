@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "scheduler/fleet_file.h"
 
@@ -245,6 +246,150 @@ TEST_F(SlurmConfTest, BadTopologyIsReportedWithTheLine) {
     Status s = c ? slurm_fleet_toml(*c, {}).status() : c.status();
     ASSERT_FALSE(s) << k.topo;
     EXPECT_NE(s.message().find(k.want), std::string::npos) << s.message();
+  }
+}
+
+// The fleet file without its comments (which name the files read).
+std::string without_comments(const std::string& toml) {
+  std::istringstream in(toml);
+  std::string out;
+  for (std::string line; std::getline(in, line);) {
+    const std::size_t first = line.find_first_not_of(' ');
+    if (first != std::string::npos && line[first] != '#') out += line + "\n";
+  }
+  return out;
+}
+
+// topology.yaml (Slurm 24.11+, topology.yaml(5)) holding the tree of
+// data/cluster/topology.conf as the cluster default and the blocks of
+// topology-block.conf as a second topology.
+const std::string kTopologyYaml =
+    "# data/cluster's fabric, as topology.yaml\n"
+    "---\n"
+    "- topology: blocks\n"
+    "  block:\n"
+    "    block_sizes:\n"
+    "      - 4\n"
+    "      - 8\n"
+    "    blocks:\n"
+    "      - block: b1\n"
+    "        nodes: hgx[001-004]\n"
+    "      - block: b2\n"
+    "        nodes: [\"hgx[005-008]\", \"a100-[01-04]\"]\n"
+    "- topology: fabric\n"
+    "  cluster_default: true\n"
+    "  tree:\n"
+    "    switches:\n"
+    "      - switch: leaf1\n"
+    "        nodes: hgx[001-004]\n"
+    "      - switch: leaf2\n"
+    "        nodes: hgx[005-008]\n"
+    "      - switch: leaf3\n"
+    "        nodes: a100-[01-04]\n"
+    "      - switch: spine1\n"
+    "        children: leaf[1-2]\n"
+    "      - switch: spine2\n"
+    "        children: leaf3\n";
+
+TEST_F(SlurmConfTest, TopologyYamlTreeGivesTheFleetTopologyConfGives) {
+  Result<SlurmCluster> from_conf =
+      read_slurm_cluster({kData + "slurm.conf", kData + "gres.conf", kData + "topology.conf"});
+  Result<SlurmCluster> from_yaml = read_slurm_cluster(
+      {kData + "slurm.conf", kData + "gres.conf", write("topology.yaml", kTopologyYaml)});
+  ASSERT_TRUE(from_conf) << from_conf.message();
+  ASSERT_TRUE(from_yaml) << from_yaml.message();
+  EXPECT_TRUE(from_yaml->blocks.empty());
+  ASSERT_EQ(from_yaml->switches.size(), 5u);
+  EXPECT_EQ(from_yaml->switches[3].name, "spine1");
+  EXPECT_EQ(from_yaml->switches[3].switches, (std::vector<std::string>{"leaf1", "leaf2"}));
+  EXPECT_EQ(from_yaml->switches[3].origin.line, 23u);
+  Result<FleetExport> conf_fleet = slurm_fleet_toml(*from_conf, {});
+  Result<FleetExport> yaml_fleet = slurm_fleet_toml(*from_yaml, {});
+  ASSERT_TRUE(conf_fleet) << conf_fleet.message();
+  ASSERT_TRUE(yaml_fleet) << yaml_fleet.message();
+  EXPECT_EQ(without_comments(yaml_fleet->toml), without_comments(conf_fleet->toml));
+  // The topology that is not the cluster default is listed, with its line.
+  bool listed = false;
+  for (const IgnoredSetting& i : from_yaml->ignored) {
+    listed = listed || (i.setting == "topology blocks (block): not the cluster default" &&
+                        i.origin.line == 3);
+  }
+  EXPECT_TRUE(listed);
+}
+
+TEST_F(SlurmConfTest, TopologyYamlBlocksGiveTheBlocksOfTopologyConf) {
+  // Without cluster_default the first topology is the cluster's.
+  std::string yaml = kTopologyYaml;
+  yaml.erase(yaml.find("  cluster_default: true\n"), 24);
+  Result<SlurmCluster> from_yaml =
+      read_slurm_cluster({kData + "slurm.conf", kData + "gres.conf", write("topology.yml", yaml)});
+  Result<SlurmCluster> from_conf = read_slurm_cluster(
+      {kData + "slurm.conf", kData + "gres.conf", kData + "topology-block.conf"});
+  ASSERT_TRUE(from_yaml) << from_yaml.message();
+  ASSERT_TRUE(from_conf) << from_conf.message();
+  EXPECT_TRUE(from_yaml->switches.empty());
+  EXPECT_EQ(from_yaml->block_sizes, from_conf->block_sizes);
+  ASSERT_EQ(from_yaml->blocks.size(), 2u);
+  EXPECT_EQ(from_yaml->blocks[1].nodes, from_conf->blocks[1].nodes);
+  Result<FleetExport> a = slurm_fleet_toml(*from_yaml, {}), b = slurm_fleet_toml(*from_conf, {});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(without_comments(a->toml), without_comments(b->toml));
+}
+
+TEST_F(SlurmConfTest, TopologyYamlFlatAndRingGiveOneSwitch) {
+  const std::string conf = write("slurm.conf", "NodeName=n[1-4] Gres=gpu:h100:8\n");
+  for (const std::string kind : {"flat: true",
+                                 "ring:\n    rings:\n      - ring: r0\n"
+                                 "        nodes: n[1-4]"}) {
+    Result<SlurmCluster> c =
+        read_slurm_cluster({conf, "", write("topology.yaml", "- topology: t\n  " + kind + "\n")});
+    ASSERT_TRUE(c) << c.message();
+    EXPECT_TRUE(c->switches.empty() && c->blocks.empty());
+    Result<Fleet> f = fleet_of(*c);
+    ASSERT_TRUE(f) << f.message();
+    EXPECT_EQ(f->switches().size(), 1u);
+  }
+}
+
+TEST_F(SlurmConfTest, BadTopologyYamlIsReportedWithTheLine) {
+  const std::string conf = write("slurm.conf", "NodeName=n[1-2] Gres=gpu:h100:8\n");
+  struct Case {
+    std::string yaml, want;
+  };
+  const std::string tree = "- topology: t\n  tree:\n    switches:\n";
+  const std::vector<Case> cases = {
+      {"", "topology.yaml:1: no topologies"},
+      {"topology: t\n", "topology.yaml:1: expected a list of topologies"},
+      {"- tree:\n    switches: []\n  topology: t\n",
+       "topology.yaml:1: a topology's first attribute must be \"topology: NAME\""},
+      {"- topology: t\n  cluster_default: maybe\n  flat: true\n",
+       "topology.yaml:2: cluster_default: expected true or false, got 'maybe'"},
+      {"- topology: t\n  flat: true\n  tree:\n    switches: []\n",
+       "topology.yaml:3: topology t: both flat and tree"},
+      {"- topology: t\n  cluster_default: true\n", "topology.yaml:1: topology t: no type"},
+      {"- topology: t\n  flat: true\n- topology: t\n  flat: true\n",
+       "topology.yaml:3: duplicate topology t (first at "},
+      {"- topology: t\n  tree:\n    links: []\n", "topology.yaml:3: topology t: no switches:"},
+      {tree + "      - switch: s1\n        nodes: n[1-3]\n",
+       "topology.yaml:4: s1: node n3 has no NodeName line"},
+      {tree + "      - nodes: n1\n",
+       "topology.yaml:4: switches: an entry without \"switch: NAME\""},
+      {tree + "      - switch: s1\n        nodes: n1\n      - switch: s1\n        nodes: n2\n",
+       "topology.yaml:6: duplicate switch s1 (first at "},
+      {tree + "      - switch: s1\n        nodes: n[1-\n", "topology.yaml:5: nodes: "},
+      {tree + "      - switch: s1\n        nodes: {a: 1}\n",
+       "topology.yaml:5: nodes: expected a single value"},
+      {tree + "      - switch: top\n        children: s9\n",
+       "topology.yaml:4: top: switch s9 has no SwitchName line"},
+      {"- topology: t\n  block:\n    block_sizes: [4, x]\n    blocks: []\n",
+       "topology.yaml:3: block_sizes: expected a whole number, got 'x'"},
+      {"- topology: t\n  tree: [\n", "topology.yaml:3: YAML: "},
+  };
+  for (const Case& k : cases) {
+    Result<SlurmCluster> c = read_slurm_cluster({conf, "", write("topology.yaml", k.yaml)});
+    Status s = c ? slurm_fleet_toml(*c, {}).status() : c.status();
+    ASSERT_FALSE(s) << k.yaml;
+    EXPECT_NE(s.message().find(k.want), std::string::npos) << k.yaml << "\n" << s.message();
   }
 }
 
