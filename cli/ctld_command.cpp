@@ -18,7 +18,8 @@ int ctld_command(const Args& args) {
   po::options_description own(
       "mpirun -np N+1 flotilla ctld --fleet FILE --state DIR [OPTIONS]\n"
       "rank 0 is the controller; rank r runs the jobs of the fleet's node r-1");
-  std::int64_t heartbeat_timeout = 10, kill_wait = 30, minute_ms = 60'000, register_wait = 30;
+  std::int64_t heartbeat_timeout = 10, heartbeat_ms = 1000, kill_wait = 30, minute_ms = 60'000,
+               register_wait = 30;
   own.add_options()("help,h", "show this help")("fleet", po::value<std::string>(),
                                                 "fleet file (TOML)")(
       "state", po::value<std::string>(), "state directory: job store, lock, spool")(
@@ -26,6 +27,8 @@ int ctld_command(const Args& args) {
       "queue", po::value<std::string>()->default_value("easy"), "fcfs, easy or conservative")(
       "heartbeat-timeout", po::value(&heartbeat_timeout)->default_value(10),
       "seconds of executor silence before its node is down")(
+      "heartbeat-interval-ms", po::value(&heartbeat_ms)->default_value(1000),
+      "milliseconds between an executor's heartbeats")(
       "kill-wait", po::value(&kill_wait)->default_value(30),
       "seconds from SIGTERM to SIGKILL at a time limit or scancel")(
       "register-wait", po::value(&register_wait)->default_value(30),
@@ -43,8 +46,15 @@ int ctld_command(const Args& args) {
     std::cerr << "flotilla ctld: --fleet and --state are required (flotilla ctld --help)\n";
     return 2;
   }
-  if (heartbeat_timeout <= 0 || kill_wait < 0 || minute_ms <= 0 || register_wait < 0) {
+  if (heartbeat_timeout <= 0 || heartbeat_ms <= 0 || kill_wait < 0 || minute_ms <= 0 ||
+      register_wait < 0) {
     std::cerr << "flotilla ctld: times must be positive\n";
+    return 2;
+  }
+  // A timeout within one interval would mark healthy nodes down between beats.
+  if (heartbeat_ms * 2 > heartbeat_timeout * 1000) {
+    std::cerr << "flotilla ctld: --heartbeat-timeout must be at least two "
+                 "--heartbeat-interval-ms\n";
     return 2;
   }
   CtldOptions o{.fleet_path = vm["fleet"].as<std::string>(),
@@ -58,7 +68,9 @@ int ctld_command(const Args& args) {
   MPI_Init(nullptr, nullptr);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  const Status s = rank == 0 ? run_controller(o) : executor::run_agent({});
+  const Status s =
+      rank == 0 ? run_controller(o)
+                : executor::run_agent({.heartbeat = std::chrono::milliseconds(heartbeat_ms)});
   if (!s) {
     std::cerr << "flotilla ctld (rank " << rank << "): " << s.message() << '\n';
     // Without its controller an executor has nothing to do, and the other way round.

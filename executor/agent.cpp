@@ -7,6 +7,7 @@
 #include <thread>
 #include <variant>
 
+#include "executor/inventory.h"
 #include "executor/job_runner.h"
 #include "scheduler/protocol.h"
 
@@ -33,8 +34,18 @@ Status run_agent(const AgentOptions& options) {
   JobRunner runner;
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  if (Status s = protocol::mpi_send(0, protocol::to_json(protocol::Register{host, {}})); !s)
-    return s;
+  protocol::Register reg{.hostname = host};
+  if (Result<HostInventory> inv = read_host_inventory()) {
+    reg.cores = inv->cores;
+    reg.cpus = inv->cpus;
+    reg.memory_bytes = inv->memory_bytes;
+    reg.gpus = inv->gpus;
+    reg.gpu_source = inv->gpu_source;
+  } else {
+    // The fleet file's GPUs still stand; the node shows 0 cores and memory.
+    reg.gpu_source = "declared (" + inv.message() + ")";
+  }
+  if (Status s = protocol::mpi_send(0, protocol::to_json(reg)); !s) return s;
   std::int64_t next_heartbeat = now_ms() + options.heartbeat.count();
   while (!g_stop) {
     bool busy = false;

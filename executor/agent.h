@@ -1,5 +1,5 @@
 // The executor agent: the loop that MPI ranks >= 1 of `flotilla ctld` run. It
-// registers with the controller (rank 0), runs the jobs it is told to run
+// registers with the controller (rank 0) with its host's inventory, runs the jobs it is told to run
 // (JobRunner), reports how each ended and heartbeats until told to shut down
 // or signalled (SIGTERM/SIGINT end its jobs with it).
 #pragma once

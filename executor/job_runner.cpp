@@ -51,8 +51,15 @@ JobRunner::~JobRunner() {
 }
 
 Status JobRunner::launch(const protocol::Launch& spec, std::int64_t now_ms) {
-  if (jobs_.count(spec.job_id))
-    return Status::error("job " + std::to_string(spec.job_id) + " already runs here");
+  // The controller launches a job only when it counts no live copy of it, so
+  // one still here is stale (this node was marked down while the job ran and
+  // the job was requeued): it ends now, unreported, and the new run replaces it.
+  if (auto stale = jobs_.find(spec.job_id); stale != jobs_.end()) {
+    ::kill(-stale->second.pid, SIGKILL);
+    ::waitpid(stale->second.pid, nullptr, 0);
+    for (const std::string& f : stale->second.files) ::unlink(f.c_str());
+    jobs_.erase(stale);
+  }
   std::error_code ec;
   std::filesystem::create_directories(spec.spool_dir, ec);
   if (ec)

@@ -26,7 +26,8 @@ class JobRunner {
   ~JobRunner();  // kills every job still running
 
   // Starts the script; errors (spool not writable, output file not openable,
-  // script not executable, interpreter missing) mean nothing runs.
+  // script not executable, interpreter missing) mean nothing runs. A copy of
+  // the same job still running here is stale: it is killed and never reported.
   Status launch(const protocol::Launch& spec, std::int64_t now_ms);
   // scancel: SIGCONT and SIGTERM now, SIGKILL after the job's grace period.
   // Unknown ids are ignored (the job may have just ended).

@@ -297,6 +297,7 @@ class Controller {
     bool has_executor = false, up = false;
     std::int64_t last_seen_ms = 0;
     std::string reason;
+    protocol::Register inventory;  // what its executor found at registration
   };
   std::vector<NodeLive> node_live_;
   std::vector<std::pair<int, Json>> outbox_;
@@ -496,7 +497,7 @@ void Controller::await_executors() {
         node_live_[node].has_executor) {
       continue;
     }
-    node_live_[node] = {true, true, now_ms(), ""};
+    node_live_[node] = {true, true, now_ms(), "", std::get<protocol::Register>(std::move(*m))};
     ++registered;
   }
   // Executors beyond the fleet have nothing to do.
@@ -739,7 +740,9 @@ Json Controller::cancel(const Json& r, const Client& c) {
       persist(*j);
       send(rank_of(j->allocs.front().node), protocol::to_json(protocol::Cancel{j->id}));
     } else {
-      // A job already handed to the Scheduler is dropped when it would start.
+      // Out of the Scheduler's queue at once, so that it holds no backfill
+      // reservation and delays no one.
+      if (j->queued) scheduler_->withdraw(j->id);
       held_.erase(j->id);
       finish(*j, "CANCELLED", Fault::kUser);
     }
@@ -767,7 +770,12 @@ Json Controller::nodes() const {
                    {"gpu_type", fleet_.catalog().at(node.gpu_type).name},
                    {"gpus", node.gpu_count},
                    {"gpus_alloc", node_live_[n].up ? node.gpu_count - free : 0},
-                   {"provider", fleet_.providers()[node.provider]}});
+                   {"provider", fleet_.providers()[node.provider]},
+                   {"cores", node_live_[n].inventory.cores},
+                   {"cpus", node_live_[n].inventory.cpus},
+                   {"memory_mb", node_live_[n].inventory.memory_bytes >> 20},
+                   {"gpus_found", node_live_[n].inventory.gpus},
+                   {"gpu_source", node_live_[n].inventory.gpu_source}});
   }
   return {{"ok", true}, {"partition", kPartition}, {"nodes", std::move(out)}};
 }
@@ -847,16 +855,7 @@ void Controller::schedule() {
   while (dirty_) {
     dirty_ = false;
     const std::int64_t now = now_ms();
-    for (const Start& s : scheduler_->schedule(Seconds(now / 1000))) {
-      LiveJob& j = jobs_.at(s.id);
-      if (j.state != "PENDING") {
-        // Cancelled while it waited in the Scheduler: give the GPUs back and look again.
-        scheduler_->end(s.id, Seconds(now / 1000));
-        dirty_ = true;
-        continue;
-      }
-      start(j, s);
-    }
+    for (const Start& s : scheduler_->schedule(Seconds(now / 1000))) start(jobs_.at(s.id), s);
   }
 }
 
@@ -965,6 +964,16 @@ protocol::Launch Controller::launch_of(const LiveJob& j) const {
       {"CUDA_VISIBLE_DEVICES", devices},
   };
   for (const auto& [k, v] : slurm) l.env.push_back(k + "=" + v);
+  // Open MPI takes the SLURM_* variables for a Slurm allocation and would
+  // start its daemons with srun, which no flotilla node has: `mpirun
+  // --hostfile $FLOTILLA_HOSTFILE` (ssh) is the way, unless the user chose.
+  for (const char* mca : {"OMPI_MCA_plm", "OMPI_MCA_ras"}) {
+    const std::string prefix = std::string(mca) + "=";
+    if (std::none_of(j.env.begin(), j.env.end(),
+                     [&](const std::string& e) { return e.rfind(prefix, 0) == 0; })) {
+      l.env.push_back(prefix + "^slurm");
+    }
+  }
   if (j.array_job_id) {
     l.env.push_back("SLURM_ARRAY_JOB_ID=" + std::to_string(j.array_job_id));
     l.env.push_back("SLURM_ARRAY_TASK_ID=" + std::to_string(j.array_task));

@@ -229,7 +229,10 @@ Result<JobRequest> request_from_json(const Json& j) {
 }
 
 Json to_json(const Register& m) {
-  return {{"type", "register"}, {"hostname", m.hostname}, {"running", m.running}};
+  return {{"type", "register"},   {"hostname", m.hostname},
+          {"running", m.running}, {"cores", m.cores},
+          {"cpus", m.cpus},       {"memory_bytes", m.memory_bytes},
+          {"gpus", m.gpus},       {"gpu_source", m.gpu_source}};
 }
 Json to_json(const Heartbeat& m) {
   return {{"type", "heartbeat"}, {"running", m.running}};
@@ -275,6 +278,11 @@ Result<Message> parse_message(std::string_view text) {
     Register m;
     in.get("hostname", m.hostname);
     in.get("running", m.running);
+    in.get("cores", m.cores);
+    in.get("cpus", m.cpus);
+    in.get("memory_bytes", m.memory_bytes);
+    in.get("gpus", m.gpus);
+    in.get("gpu_source", m.gpu_source);
     out = std::move(m);
   } else if (type == "heartbeat") {
     Heartbeat m;

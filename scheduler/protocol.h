@@ -69,10 +69,15 @@ Result<JobRequest> request_from_json(const Json& j);
 constexpr int kMpiTag = 4711;
 
 // Executor -> controller, first message: which jobs it still runs (after a
-// controller restart an executor that survived reports its jobs).
+// controller restart an executor that survived reports its jobs) and what the
+// host has (executor/inventory.h; 0 where unknown).
 struct Register {
   std::string hostname;
   std::vector<std::uint64_t> running;
+  std::uint32_t cores = 0, cpus = 0;
+  std::uint64_t memory_bytes = 0;
+  std::vector<std::string> gpus;  // as NVML names them; empty without NVML
+  std::string gpu_source;         // "nvml" or why the fleet file's GPUs stand
 };
 // Executor -> controller, every heartbeat period.
 struct Heartbeat {

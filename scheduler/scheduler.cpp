@@ -134,10 +134,25 @@ Start Scheduler::start(Entry& e, Placement p, Seconds now, std::optional<Seconds
   Start s{.id = e.job.id, .placement = p, .expected_end = end};
   running_.emplace(e.job.id,
                    Running{.job = e.job, .placement = std::move(p), .start = now, .end = end});
+  retire(e);
+  return s;
+}
+
+void Scheduler::retire(Entry& e) {
   e.gone = true;
   ++gone_;
   if (auto at = switch_wait_end(e.job)) switch_wait_ends_.erase(switch_wait_ends_.find(*at));
-  return s;
+}
+
+bool Scheduler::withdraw(JobId id) {
+  // A linear look: scancel of a pending job is rare next to scheduling passes,
+  // which an index kept up to date on every insert would slow down.
+  for (Entry& e : waiting()) {
+    if (e.gone || e.job.id != id) continue;
+    retire(e);  // EASY's reservation moves on with the next first job (reserve())
+    return true;
+  }
+  return false;
 }
 
 std::optional<std::pair<Seconds, GpuTypeId>> Scheduler::earliest(const QueuedJob& job,

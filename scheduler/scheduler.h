@@ -73,6 +73,10 @@ class Scheduler {
   static Result<std::unique_ptr<Scheduler>> create(const Fleet& fleet, SchedulerOptions options);
 
   void submit(const QueuedJob& job, Seconds now);
+  // A queued job leaves the queue before it starts (scancel of a pending
+  // job), so it holds no reservation and delays no one from now on. False if
+  // it is not waiting here (already started, withdrawn or never submitted).
+  bool withdraw(JobId id);
   // A running job ended: its GPUs come back and its usage is charged.
   void end(JobId id, Seconds now);
   // The node fails: the jobs running on it are ended and returned (the caller
@@ -94,7 +98,7 @@ class Scheduler {
   struct Entry {
     QueuedJob job;
     double priority = 0;
-    bool gone = false;  // started; removed at the next compaction
+    bool gone = false;  // started or withdrawn; removed at the next compaction
     // min_runtime of the job on one type, kept: passes ask again and again.
     GpuTypeId floor_type = 0;
     std::optional<Seconds> floor;
@@ -119,6 +123,8 @@ class Scheduler {
   // runtime there ends after the reservation starts. `checked`: whether this
   // pass has looked at the reservation for `head` yet.
   bool surely_delays(Entry& e, const QueuedJob& head, bool& checked, Seconds now);
+  // Marks a waiting entry gone (started or withdrawn).
+  void retire(Entry& e);
   // Takes the GPUs; `run` is the job's runtime on `p` when already known.
   Start start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run = std::nullopt);
   // Earliest start the planner sees for the job over its acceptable types.

@@ -126,6 +126,29 @@ TEST_F(JobRunnerTest, CancelEndsTheWholeProcessGroup) {
       << "the script's child was left running";
 }
 
+// After a node comes back from being marked down, the controller may launch
+// a requeued job on it again while the old copy still runs: the new run
+// replaces the old one, and only the new one's end is reported.
+TEST_F(JobRunnerTest, ASecondLaunchOfAJobReplacesItsStaleCopy) {
+  JobRunner r;
+  ASSERT_TRUE(r.launch(spec(13, "#!/bin/sh\necho $$ > stale.pid\nexec sleep 30\n"), now_ms()));
+  for (int i = 0; i < 200 && !std::filesystem::exists(dir_ / "stale.pid"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::string stale = read((dir_ / "stale.pid").string());
+  ASSERT_FALSE(stale.empty());
+  ASSERT_TRUE(r.launch(spec(13, "#!/bin/sh\nexit 4\n"), now_ms()));
+  const protocol::JobExit e = wait(r);
+  EXPECT_EQ(e.job_id, 13u);
+  EXPECT_EQ(e.exit_code, 4) << "the report is the new run's";
+  EXPECT_EQ(e.signal, 0);
+  EXPECT_TRUE(r.reap().empty()) << "the stale copy is not reported";
+  EXPECT_TRUE(r.running().empty());
+  const std::string status = read("/proc/" + std::to_string(std::stoi(stale)) + "/status");
+  EXPECT_TRUE(status.empty()) << "the stale copy still runs";
+}
+
 TEST_F(JobRunnerTest, ALaunchThatCannotRunSaysWhy) {
   JobRunner r;
   Status s = r.launch(spec(11, "#!/no/such/interpreter\ntrue\n"), now_ms());

@@ -1,7 +1,7 @@
-// A live `flotilla ctld` for tests: real mpirun --oversubscribe -np 4 (a
-// controller and three executors on examples/fleets/local-test.toml), real
-// SQLite, the real Unix socket, with time compressed (a --time minute lasts
-// one second, one second from SIGTERM to SIGKILL).
+// A live `flotilla ctld` for tests: real mpirun --oversubscribe (a controller
+// and one executor per node of an example fleet, examples/fleets/local-test.toml
+// unless told), real SQLite, the real Unix socket, with time compressed (a
+// --time minute lasts one second, one second from SIGTERM to SIGKILL).
 #pragma once
 
 #include <signal.h>
@@ -23,7 +23,9 @@ namespace flotilla::testing {
 // Owns the mpirun process and a scratch directory; one per test.
 class CtldCluster {
  public:
-  CtldCluster() {
+  // `fleet`: a file of examples/fleets/ with `executors` nodes.
+  explicit CtldCluster(std::string fleet = "local-test.toml", int executors = 3)
+      : fleet_(std::move(fleet)), executors_(executors) {
     dir_ = std::filesystem::temp_directory_path() /
            ("flotilla_ctld_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     std::filesystem::remove_all(dir_);
@@ -40,7 +42,7 @@ class CtldCluster {
   std::string sock() const { return " --socket '" + socket() + "'"; }
 
   // Starts mpirun and waits until the controller answers (false after 60 s).
-  bool start(int heartbeat_timeout_s = 10) {
+  bool start(int heartbeat_timeout_s = 10, int heartbeat_interval_ms = 1000) {
     mpirun_ = ::fork();
     if (mpirun_ == 0) {
       ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
@@ -48,14 +50,15 @@ class CtldCluster {
       const std::string log = (dir_ / "ctld.log").string();
       std::freopen(log.c_str(), "a", stdout);
       std::freopen(log.c_str(), "a", stderr);
-      const std::string fleet =
-          std::string(FLOTILLA_SOURCE_DIR) + "/examples/fleets/local-test.toml";
+      const std::string fleet = std::string(FLOTILLA_SOURCE_DIR) + "/examples/fleets/" + fleet_;
       const std::string state = (dir_ / "state").string(), sock = socket();
+      const std::string np = std::to_string(executors_ + 1);
       const std::string hb = std::to_string(heartbeat_timeout_s);
-      ::execl(FLOTILLA_MPIEXEC, FLOTILLA_MPIEXEC, "--oversubscribe", "-np", "4", FLOTILLA_BINARY,
-              "ctld", "--fleet", fleet.c_str(), "--state", state.c_str(), "--socket", sock.c_str(),
-              "--kill-wait", "1", "--limit-minute-ms", "1000", "--heartbeat-timeout", hb.c_str(),
-              nullptr);
+      const std::string beat = std::to_string(heartbeat_interval_ms);
+      ::execl(FLOTILLA_MPIEXEC, FLOTILLA_MPIEXEC, "--oversubscribe", "-np", np.c_str(),
+              FLOTILLA_BINARY, "ctld", "--fleet", fleet.c_str(), "--state", state.c_str(),
+              "--socket", sock.c_str(), "--kill-wait", "1", "--limit-minute-ms", "1000",
+              "--heartbeat-timeout", hb.c_str(), "--heartbeat-interval-ms", beat.c_str(), nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 600; ++i) {
@@ -116,11 +119,39 @@ class CtldCluster {
     return false;
   }
 
-  std::string state_of(std::uint64_t id) const {
-    for (const auto& j : jobs()) {
-      if (j.at("id").get<std::uint64_t>() == id) return j.at("state");
+  // sinfo --json's node named `name` (null if none).
+  nlohmann::json node(const std::string& name) const {
+    const CommandOutcome r = run_flotilla("sinfo --json" + sock());
+    if (r.exit_code != 0) return nullptr;
+    const nlohmann::json answer = nlohmann::json::parse(r.out);
+    for (const auto& n : answer.at("nodes")) {
+      if (n.at("name") == name) return n;
     }
-    return "";
+    return nullptr;
+  }
+
+  // sacct --json's job `id` (null if none).
+  nlohmann::json job(std::uint64_t id) const {
+    for (const auto& j : jobs()) {
+      if (j.at("id").get<std::uint64_t>() == id) return j;
+    }
+    return nullptr;
+  }
+
+  std::string state_of(std::uint64_t id) const {
+    const nlohmann::json j = job(id);
+    return j.is_null() ? "" : j.at("state").get<std::string>();
+  }
+
+  // Polls `done` every 100 ms for up to `seconds`.
+  template <class Done>
+  static bool wait_for(int seconds, Done done) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < give_up) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return done();
   }
 
  private:
@@ -132,6 +163,8 @@ class CtldCluster {
     static int n = 0;
     return n;
   }
+  std::string fleet_;
+  int executors_ = 3;
   std::filesystem::path dir_;
   pid_t mpirun_ = 0;
   int controller_pid_ = 0;

@@ -265,13 +265,297 @@ TEST(CtldTest, TimeLimitsCancelArraysDependenciesAndBadInput) {
   EXPECT_GT(std::stoll(after_lines[0].substr(2)), last_end);
 }
 
+// Meter export of everything so far, read back as the reward model reads it.
+std::vector<MeterRecord> meter_records(const CtldCluster& c, const std::string& name) {
+  const std::string file = (c.dir() / name).string();
+  const CommandOutcome m =
+      run_flotilla("meter export --from 0 --to 99999999999 -o '" + file + "'" + c.sock());
+  EXPECT_EQ(m.exit_code, 0) << m.err;
+  Result<std::vector<MeterRecord>> records = read_meter_file(file);
+  EXPECT_TRUE(records) << records.message();
+  return records ? *records : std::vector<MeterRecord>{};
+}
+
+std::vector<MeterRecord> records_of(const std::vector<MeterRecord>& all, std::uint64_t id) {
+  std::vector<MeterRecord> out;
+  for (const MeterRecord& r : all) {
+    if (r.job_id == std::to_string(id)) out.push_back(r);
+  }
+  return out;
+}
+
+// examples/fleets/local-multinode.toml: m1 and m2 have four RTX 4090s each,
+// m3 two A100s. A job of two nodes with two GPUs each runs its script on m1
+// with both nodes named, and `mpirun --hostfile` starts one rank on each
+// (through a stand-in for ssh that runs the command here, since m1 and m2
+// are not real hosts). Single-GPU jobs fill the other GPUs meanwhile without
+// touching the two-node job's.
+TEST(CtldTest, TwoNodeJobRunsOnTheFirstNodeWithAHostfileMpirunAccepts) {
+  CtldCluster c("local-multinode.toml", 3);
+  ASSERT_TRUE(c.start());
+  const std::string d = c.dir().string();
+  // ssh HOST COMMAND as Open MPI's rsh launcher calls it: note the host, run the command here.
+  const std::string agent = c.script("fake-ssh.sh",
+                                     "#!/bin/sh\n"
+                                     "while [ $# -gt 0 ]; do case \"$1\" in -*) shift;; *) break;; "
+                                     "esac; done\n"
+                                     "echo \"$1\" >> '" +
+                                         d +
+                                         "/ssh.log'\n"
+                                         "shift\n"
+                                         "exec /bin/sh -c \"$*\"\n");
+  const std::string multi =
+      c.script("multi.sh",
+               "#!/bin/sh\n"
+               "echo \"$SLURMD_NODENAME|$SLURM_JOB_NODELIST|$SLURM_JOB_NUM_NODES|$SLURM_NNODES|"
+               "$CUDA_VISIBLE_DEVICES\" > '" +
+                   d +
+                   "/multi.env'\n"
+                   "cp \"$FLOTILLA_HOSTFILE\" '" +
+                   d +
+                   "/multi.hosts'\n"
+                   "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " FLOTILLA_MPIEXEC
+                   " --hostfile \"$FLOTILLA_HOSTFILE\" --mca plm_rsh_agent '" +
+                   agent + "' -np 2 --map-by node sh -c 'echo rank $OMPI_COMM_WORLD_RANK' > '" + d +
+                   "/multi.mpi' 2>&1\n"
+                   "echo \"mpirun $?\" >> '" +
+                   d +
+                   "/multi.mpi'\n"
+                   "sleep 1.5\n");
+  const std::uint64_t m =
+      submitted_id(run_flotilla("sbatch" + c.sock() + " -N 2 --gpus-per-node=2 --output='" + d +
+                                "/multi.out' '" + multi + "'"));
+  ASSERT_NE(m, 0u);
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(m) == "RUNNING"; }));
+  const std::string single = c.script(
+      "single.sh", "#!/bin/sh\necho \"$SLURMD_NODENAME|$CUDA_VISIBLE_DEVICES\"\nsleep 0.4\n");
+  std::vector<std::uint64_t> singles;
+  for (int i = 0; i < 8; ++i) {
+    const std::uint64_t id =
+        submitted_id(run_flotilla("sbatch" + c.sock() + " --gpus=rtx4090:1 --output='" + d +
+                                  "/out/%j.out' '" + single + "'"));
+    ASSERT_NE(id, 0u);
+    singles.push_back(id);
+  }
+  ASSERT_TRUE(c.wait_all_final(90));
+
+  // The controller's view: one job on both nodes, two GPUs on each.
+  const Json job = c.job(m);
+  ASSERT_EQ(job.at("state"), "COMPLETED") << job.dump();
+  EXPECT_EQ(job.at("nodes"), 2);
+  EXPECT_EQ(job.at("nodelist"), "m[1-2]");
+  EXPECT_EQ(job.at("gpus"), 4);
+  std::map<std::string, std::set<std::string>> held;  // node -> the two-node job's GPUs
+  for (const Json& a : job.at("allocation")) {
+    held[a.at("node")] = split_set(a.at("cuda_visible_devices"));
+    EXPECT_EQ(held[a.at("node")].size(), 2u) << job.dump();
+  }
+  ASSERT_EQ(held.size(), 2u) << job.dump();
+  ASSERT_TRUE(held.count("m1") && held.count("m2")) << job.dump();
+
+  // What the script saw on the first node.
+  const auto env = lines_of(c.dir() / "multi.env");
+  ASSERT_EQ(env.size(), 1u);
+  const std::string devices = job.at("allocation").at(0).at("cuda_visible_devices");
+  EXPECT_EQ(env[0], "m1|m[1-2]|2|2|" + devices);
+  EXPECT_EQ(lines_of(c.dir() / "multi.hosts"),
+            (std::vector<std::string>{"m1 slots=2", "m2 slots=2"}));
+  const auto mpi = lines_of(c.dir() / "multi.mpi");
+  const std::set<std::string> mpi_lines(mpi.begin(), mpi.end());
+  EXPECT_TRUE(mpi_lines.count("rank 0") && mpi_lines.count("rank 1") && mpi_lines.count("mpirun 0"))
+      << ::testing::PrintToString(mpi);
+  const auto ssh = lines_of(c.dir() / "ssh.log");
+  EXPECT_EQ(std::set<std::string>(ssh.begin(), ssh.end()), (std::set<std::string>{"m1", "m2"}))
+      << "mpirun starts its daemons on both hosts of the hostfile";
+
+  // No GPU of the two-node job went to another job while it ran.
+  const std::int64_t m_start = job.at("start_ms"), m_end = job.at("end_ms");
+  int overlapping = 0;
+  for (std::uint64_t id : singles) {
+    const Json s1 = c.job(id);
+    ASSERT_EQ(s1.at("state"), "COMPLETED") << s1.dump();
+    const auto out = lines_of(c.dir() / "out" / (std::to_string(id) + ".out"));
+    ASSERT_EQ(out.size(), 1u);
+    const std::string node = out[0].substr(0, out[0].find('|'));
+    const std::string gpu = out[0].substr(out[0].find('|') + 1);
+    if (s1.at("end_ms").get<std::int64_t>() <= m_start ||
+        s1.at("start_ms").get<std::int64_t>() >= m_end) {
+      continue;
+    }
+    ++overlapping;
+    ASSERT_TRUE(held.count(node)) << out[0];
+    EXPECT_FALSE(held.at(node).count(gpu)) << "job " << id << " got GPU " << gpu << " of " << node;
+  }
+  EXPECT_GE(overlapping, 4) << "four GPUs were free beside the two-node job";
+
+  // Metering: one record per node, each with that node's two GPUs.
+  const std::vector<MeterRecord> recs = records_of(meter_records(c, "meter.jsonl"), m);
+  ASSERT_EQ(recs.size(), 2u);
+  std::set<std::string> nodes;
+  for (const MeterRecord& r : recs) {
+    nodes.insert(r.node);
+    EXPECT_EQ(r.gpus, 2u);
+    EXPECT_EQ(r.gpu_type, "RTX4090");
+    EXPECT_EQ(r.provider, "lab-dc");
+    EXPECT_EQ(r.outcome, JobEndState::kCompleted);
+    EXPECT_EQ(r.start, recs[0].start);
+    EXPECT_EQ(r.end, recs[0].end);
+    EXPECT_EQ(r.gpu_seconds, recs[0].gpu_seconds);
+    EXPECT_GT(r.gpu_seconds, 0u);
+  }
+  EXPECT_EQ(nodes, (std::set<std::string>{"m1", "m2"}));
+}
+
+// An executor that stops heartbeating (SIGSTOP) is marked down; its jobs end
+// as NODE_FAIL, the provider's fault, and the one that asked for --requeue
+// waits for the node's A100s. Continued, the executor is back, the stale
+// copies are ended, and the requeued job runs to completion there.
+TEST(CtldTest, SilentExecutorIsMarkedDownAndComesBack) {
+  CtldCluster c("local-multinode.toml", 3);
+  ASSERT_TRUE(c.start(/*heartbeat_timeout_s=*/2, /*heartbeat_interval_ms=*/200));
+  const std::string d = c.dir().string();
+  // The script's parent is the executor of its node; the first run waits, a rerun ends at once.
+  const std::string script = c.script("a100.sh",
+                                      "#!/bin/sh\n"
+                                      "echo \"$SLURM_RESTART_COUNT\" >> '" +
+                                          d +
+                                          "/runs.'\"$SLURM_JOB_ID\"\n"
+                                          "echo $PPID > '" +
+                                          d +
+                                          "/executor.pid'\n"
+                                          "echo $$ > '" +
+                                          d +
+                                          "/pid.'\"$SLURM_JOB_ID.$SLURM_RESTART_COUNT\"\n"
+                                          "[ \"$SLURM_RESTART_COUNT\" = 0 ] && exec sleep 60\n"
+                                          "exit 0\n");
+  const std::string opts = " --gpus=a100:1 --output=/dev/null '" + script + "'";
+  const std::uint64_t requeued =
+      submitted_id(run_flotilla("sbatch" + c.sock() + " --requeue" + opts));
+  const std::uint64_t failed = submitted_id(run_flotilla("sbatch" + c.sock() + opts));
+  ASSERT_NE(requeued, 0u);
+  ASSERT_NE(failed, 0u);
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] {
+    return c.state_of(requeued) == "RUNNING" && c.state_of(failed) == "RUNNING" &&
+           lines_of(c.dir() / ("runs." + std::to_string(failed))).size() == 1 &&
+           lines_of(c.dir() / ("runs." + std::to_string(requeued))).size() == 1;
+  })) << c.jobs().dump();
+  const auto pid_line = lines_of(c.dir() / "executor.pid");
+  ASSERT_EQ(pid_line.size(), 1u);
+  const pid_t executor = std::stoi(pid_line[0]);
+  ASSERT_EQ(c.node("m3").at("state"), "alloc");
+  // Registration carried the host's inventory (hwloc); without NVML the
+  // fleet file's GPUs stand.
+  const Json m3 = c.node("m3");
+  EXPECT_GT(m3.at("cores").get<int>(), 0) << m3.dump();
+  EXPECT_EQ(m3.at("cpus").get<long>(), ::sysconf(_SC_NPROCESSORS_ONLN)) << m3.dump();
+  EXPECT_GT(m3.at("memory_mb").get<long>(), 0) << m3.dump();
+  EXPECT_LE(m3.at("memory_mb").get<long>(),
+            ::sysconf(_SC_PHYS_PAGES) * ::sysconf(_SC_PAGESIZE) >> 20)
+      << m3.dump();
+  if (m3.at("gpus_found").empty()) {
+    EXPECT_EQ(m3.at("gpu_source").get<std::string>().rfind("declared", 0), 0u) << m3.dump();
+  }
+
+  ASSERT_EQ(::kill(executor, SIGSTOP), 0);
+  const bool down = CtldCluster::wait_for(20, [&] { return c.node("m3").at("state") == "down"; });
+  const Json job_requeued = c.job(requeued), job_failed = c.job(failed);
+  const CommandOutcome sinfo = run_flotilla("sinfo" + c.sock());
+  const std::vector<MeterRecord> at_down = meter_records(c, "down.jsonl");
+  ::kill(executor, SIGCONT);
+  ASSERT_TRUE(down) << c.node("m3").dump();
+  EXPECT_EQ(c.node("m1").at("state"), "idle") << "the other executors kept heartbeating";
+  EXPECT_NE(sinfo.out.find("down"), std::string::npos) << sinfo.out;
+  EXPECT_EQ(job_failed.at("state"), "NODE_FAIL") << job_failed.dump();
+  EXPECT_EQ(job_requeued.at("state"), "PENDING") << job_requeued.dump();
+  EXPECT_EQ(job_requeued.at("restarts"), 1) << job_requeued.dump();
+  for (std::uint64_t id : {requeued, failed}) {
+    const std::vector<MeterRecord> recs = records_of(at_down, id);
+    ASSERT_EQ(recs.size(), 1u) << "job " << id;
+    EXPECT_EQ(recs[0].node, "m3");
+    EXPECT_EQ(recs[0].provider, "bob-home");
+    EXPECT_EQ(recs[0].outcome, JobEndState::kNodeFail);
+    EXPECT_EQ(recs[0].fault, Fault::kProvider);
+  }
+
+  // Back: the node takes jobs again and the requeued job runs there once more.
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(requeued) == "COMPLETED"; }))
+      << c.job(requeued).dump();
+  EXPECT_EQ(c.job(requeued).at("nodelist"), "m3");
+  EXPECT_EQ(lines_of(c.dir() / ("runs." + std::to_string(requeued))),
+            (std::vector<std::string>{"0", "1"}));
+  EXPECT_EQ(lines_of(c.dir() / ("runs." + std::to_string(failed))), std::vector<std::string>{"0"});
+  EXPECT_EQ(c.state_of(failed), "NODE_FAIL");
+  ASSERT_TRUE(CtldCluster::wait_for(10, [&] { return c.node("m3").at("state") == "idle"; }))
+      << c.node("m3").dump() << " (the stale copy of the failed job still holds it?)";
+  const std::vector<MeterRecord> after = meter_records(c, "after.jsonl");
+  const std::vector<MeterRecord> last = records_of(after, requeued);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].outcome, JobEndState::kCompleted);
+  ASSERT_EQ(records_of(after, failed).size(), 1u);
+  EXPECT_EQ(records_of(after, failed)[0].fault, Fault::kProvider);
+  // The first run of each job, left running while its executor was stopped,
+  // was ended when the executor came back.
+  for (std::uint64_t id : {requeued, failed}) {
+    const auto pid = lines_of(c.dir() / ("pid." + std::to_string(id) + ".0"));
+    ASSERT_EQ(pid.size(), 1u);
+    EXPECT_TRUE(CtldCluster::wait_for(10,
+                                      [&] {
+                                        std::ifstream status("/proc/" + pid[0] + "/status");
+                                        std::string text((std::istreambuf_iterator<char>(status)),
+                                                         std::istreambuf_iterator<char>());
+                                        return text.empty() ||
+                                               text.find("State:\tZ") != std::string::npos;
+                                      }))
+        << "the stale run of job " << id << " still runs";
+  }
+}
+
+// scancel of a pending job takes it out of the Scheduler's queue at once: it
+// no longer holds EASY's reservation, so a job it kept waiting starts now.
+TEST(CtldTest, CancelledPendingJobStopsHoldingItsReservation) {
+  CtldCluster c;
+  ASSERT_TRUE(c.start());
+  const std::string sleeper = c.script("sleeper.sh", "#!/bin/sh\nsleep 30\n");
+  const auto submit = [&](const std::string& opts) {
+    return submitted_id(
+        run_flotilla("sbatch" + c.sock() + " --output=/dev/null " + opts + " '" + sleeper + "'"));
+  };
+  // n1 has four H100s: 3 held for 10 (compressed) minutes; all 4 wanted next;
+  // then one for 20 minutes, which would run into the reservation.
+  const std::uint64_t running = submit("--gpus=h100:3 --time=10");
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(running) == "RUNNING"; }));
+  const std::uint64_t head = submit("--gpus=h100:4 --time=1");
+  const std::uint64_t behind = submit("--gpus=h100:1 --time=20");
+  ASSERT_NE(head, 0u);
+  ASSERT_NE(behind, 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(c.state_of(behind), "PENDING") << "it would delay the first job in the queue";
+  ASSERT_EQ(run_flotilla("scancel" + c.sock() + " " + std::to_string(head)).exit_code, 0);
+  EXPECT_TRUE(CtldCluster::wait_for(3, [&] { return c.state_of(behind) == "RUNNING"; }))
+      << c.job(behind).dump();
+  EXPECT_EQ(c.state_of(running), "RUNNING") << "started beside it, not after it";
+  EXPECT_EQ(c.state_of(head), "CANCELLED");
+}
+
 TEST(CtldTest, Kill9OfTheControllerLosesNoJobAndRunsNoneTwice) {
   CtldCluster c;
   ASSERT_TRUE(c.start());
   const std::string runs = (c.dir() / "runs.log").string();
   const std::string script =
       c.script("job.sh", "#!/bin/sh\necho $SLURM_JOB_ID >> '" + runs + "'\nsleep 0.3\n");
-  std::set<std::uint64_t> requeue;
+  // Two jobs surely running at the kill: their first run waits, a rerun ends at once.
+  const std::string long_script =
+      c.script("long.sh", "#!/bin/sh\necho $SLURM_JOB_ID >> '" + runs +
+                              "'\n[ \"$SLURM_RESTART_COUNT\" = 0 ] && exec sleep 60\nexit 0\n");
+  const auto submit_long = [&](const char* opts) {
+    return submitted_id(run_flotilla("sbatch" + c.sock() + opts +
+                                     " --gpus=h100:1 --output=/dev/null '" + long_script + "'"));
+  };
+  const std::uint64_t long_requeue = submit_long(" --requeue"), long_fail = submit_long("");
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] {
+    return c.state_of(long_requeue) == "RUNNING" && c.state_of(long_fail) == "RUNNING";
+  }));
+  std::set<std::uint64_t> requeue{long_requeue};
   for (int i = 0; i < 300; ++i) {
     const bool rq = i % 2 == 0;
     const std::uint64_t id =
@@ -284,7 +568,15 @@ TEST(CtldTest, Kill9OfTheControllerLosesNoJobAndRunsNoneTwice) {
   ASSERT_TRUE(c.start());
   ASSERT_TRUE(c.wait_all_final(150));
   const Json jobs = c.jobs();
-  ASSERT_EQ(jobs.size(), 300u);
+  ASSERT_EQ(jobs.size(), 302u);
+  // Reconciled: vanished with the executors, so NODE_FAIL (the provider's
+  // fault), or run again for --requeue.
+  EXPECT_EQ(c.state_of(long_fail), "NODE_FAIL");
+  EXPECT_EQ(c.job(long_requeue).at("restarts"), 1);
+  const std::vector<MeterRecord> failed = records_of(meter_records(c, "meter.jsonl"), long_fail);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].outcome, JobEndState::kNodeFail);
+  EXPECT_EQ(failed[0].fault, Fault::kProvider);
   std::map<std::uint64_t, int> started;
   for (const std::string& l : lines_of(runs)) ++started[std::stoull(l)];
   int node_fail = 0;

@@ -72,6 +72,31 @@ TEST(Scheduler, EasyBackfillsShortJobsBeforeTheReservation) {
   EXPECT_EQ(sched->running(), 1u);
 }
 
+// Job 2 (all 8 GPUs) waits for job 1 and holds EASY's reservation at 100, so
+// job 3 (2 GPUs for 1000 s) may not start now. Withdrawn (scancel while
+// pending), job 2 holds nothing: job 3 starts at once, and job 2 never starts.
+TEST(Scheduler, WithdrawnJobHoldsNoReservation) {
+  Fleet fleet = eight_gpus();
+  auto sched = std::move(Scheduler::create(fleet, {})).value();
+  sched->submit(job(1, 6, 100), s(0));
+  sched->submit(job(2, 8, 50), s(0));
+  sched->submit(job(3, 2, 1000), s(0));
+  EXPECT_EQ(started(sched->schedule(s(0))), std::vector<JobId>{1});
+  EXPECT_EQ(started(sched->schedule(s(1))), std::vector<JobId>{});
+  EXPECT_EQ(sched->queued(), 2u);
+  EXPECT_TRUE(sched->withdraw(2));
+  EXPECT_EQ(sched->queued(), 1u);
+  EXPECT_FALSE(sched->withdraw(2)) << "already withdrawn";
+  EXPECT_FALSE(sched->withdraw(1)) << "running, not queued";
+  EXPECT_FALSE(sched->withdraw(99)) << "never submitted";
+  EXPECT_EQ(started(sched->schedule(s(2))), std::vector<JobId>{3});
+  sched->end(1, s(100));
+  sched->end(3, s(100));
+  EXPECT_EQ(started(sched->schedule(s(100))), std::vector<JobId>{});
+  EXPECT_EQ(sched->queued(), 0u);
+  EXPECT_EQ(sched->running(), 0u);
+}
+
 // Starts of an EASY run of a random workload on a random fleet, with a
 // runtime that grows with the nodes a job spans; `floor` gives min_runtime.
 std::vector<Start> easy_run(std::uint64_t seed, bool floor, int* floors_asked) {
