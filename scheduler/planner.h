@@ -7,7 +7,10 @@
 // the same way). Not thread-safe; owned by one Scheduler.
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -17,6 +20,78 @@
 #include "scheduler/request.h"
 
 namespace flotilla {
+
+// Changes of a busy-GPU count over future time, in time order. A tree with a
+// node per change made every job start a cache-missing walk down a tree of
+// every running job's end (about 200,000 on an 800,000-GPU fleet). Here a
+// change goes into a calendar of 64-second buckets found by index, each a
+// short sorted array; pages of 64 buckets keep their sum and which buckets
+// hold anything, so sums and walks over a sparse future skip empty time a
+// page at a time. The rare change past the calendar's horizon waits in a
+// tree until time comes near it.
+class ChangeTimeline {
+ public:
+  struct Change {
+    Seconds at;
+    std::int64_t delta;
+  };
+
+  // Adds `delta` at `at`; a change that comes to zero is dropped.
+  void add(Seconds at, std::int64_t delta);
+  // Removes every change at or before `now` and returns their sum.
+  std::int64_t take_until(Seconds now);
+  // The sum of the changes at or before `at`.
+  std::int64_t sum_until(Seconds at) const;
+  // Calls visit(change) on the changes after `at`, in time order, while it
+  // returns true.
+  template <class Visit>
+  void walk_after(Seconds at, Visit&& visit) const {
+    const std::int64_t b = bucket_of(at), p = page_of(b);
+    for (std::size_t i = p < first_ ? 0 : static_cast<std::size_t>(p - first_); i < pages_.size();
+         ++i) {
+      const Page& page = pages_[i];
+      std::uint64_t used = page.used;
+      if (first_ + static_cast<std::int64_t>(i) == p) used &= ~below(slot_of(b));
+      for (; used != 0; used &= used - 1) {
+        for (const Change& c : page.buckets[std::countr_zero(used)].changes) {
+          if (c.at > at && !visit(c)) return;
+        }
+      }
+    }
+    for (auto it = far_.upper_bound(at); it != far_.end(); ++it) {
+      if (!visit(Change{it->first, it->second})) return;
+    }
+  }
+
+ private:
+  struct Bucket {
+    std::int64_t total = 0;       // sum of `changes`
+    std::vector<Change> changes;  // sorted by time, at most one per time
+  };
+  struct Page {
+    std::array<Bucket, 64> buckets;
+    std::uint64_t used = 0;  // bit i: buckets[i] holds changes
+    std::int64_t total = 0;  // sum of the buckets' totals
+  };
+  // 64-second buckets, 64 to a page, 1,024 pages (48 days) at most: at a
+  // million jobs the running jobs' ends spread over days, a few dozen to a
+  // bucket.
+  static constexpr int kBucketShift = 6;
+  static constexpr std::size_t kHorizonPages = 1024;
+  static std::int64_t bucket_of(Seconds at) { return at.count() >> kBucketShift; }
+  static std::int64_t page_of(std::int64_t bucket) { return bucket >> 6; }
+  static unsigned slot_of(std::int64_t bucket) { return static_cast<unsigned>(bucket & 63); }
+  static std::uint64_t below(unsigned slot) { return (std::uint64_t{1} << slot) - 1; }
+  void add_to_calendar(Seconds at, std::int64_t delta);
+  // Moves the pages past the horizon into far_, and far_'s changes that came
+  // within it into the calendar.
+  void rebalance();
+
+  std::deque<Page> pages_;  // pages_[i] is page first_ + i
+  std::int64_t first_ = 0;
+  bool anchored_ = false;                // first_ has been set
+  std::map<Seconds, std::int64_t> far_;  // all later than the calendar's changes
+};
 
 class Planner {
  public:
@@ -43,8 +118,8 @@ class Planner {
   void change(GpuTypeId t, Seconds at, std::int64_t delta);
 
   std::vector<std::uint64_t> capacity_;
-  std::vector<std::int64_t> base_busy_;                   // busy at folded_
-  std::vector<std::map<Seconds, std::int64_t>> changes_;  // busy deltas after folded_
+  std::vector<std::int64_t> base_busy_;  // busy at folded_
+  std::vector<ChangeTimeline> changes_;  // busy deltas after folded_
   // Starts of holds after folded_. With none, the future only frees GPUs, so
   // the first moment with room is the answer: no need to walk the duration.
   std::vector<std::multiset<Seconds>> future_starts_;

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <utility>
+#include <vector>
+
 namespace flotilla {
 namespace {
 
@@ -50,6 +55,55 @@ TEST(Planner, RunningJobsOnlyFreeGpusSoTheFirstRoomIsTheAnswer) {
   EXPECT_EQ(p.earliest(kT, s(0), s(150), 4), s(300));
   p.release(kT, s(200), s(300), 8);
   EXPECT_EQ(p.earliest(kT, s(0), s(150), 4), s(100));
+}
+
+// The bucketed timeline against a plain ordered map of the same changes:
+// adds that cancel, times on both sides of bucket edges and past the
+// calendar's 48-day horizon, folds small and large, sums and walks.
+TEST(ChangeTimeline, MatchesAnOrderedMapUnderRandomChanges) {
+  std::mt19937_64 rng(7);
+  ChangeTimeline timeline;
+  std::map<std::int64_t, std::int64_t> model;
+  std::int64_t folded = -1, folded_sum = 0;
+  constexpr std::int64_t kDays = 86400;
+  for (int step = 0; step < 20000; ++step) {
+    const bool far = rng() % 20 == 0;
+    const auto at =
+        folded + 1 +
+        static_cast<std::int64_t>(far ? 40 * kDays + rng() % (20 * kDays) : rng() % 500);
+    const auto delta = static_cast<std::int64_t>(rng() % 7) - 3;
+    timeline.add(s(at), delta);
+    if (delta != 0 && (model[at] += delta) == 0) model.erase(at);
+    if (step % 50 == 0) {
+      const bool jump = rng() % 10 == 0;
+      const std::int64_t now =
+          folded + static_cast<std::int64_t>(jump ? rng() % (60 * kDays) : rng() % 200);
+      std::int64_t expect = 0;
+      while (!model.empty() && model.begin()->first <= now) {
+        expect += model.begin()->second;
+        model.erase(model.begin());
+      }
+      ASSERT_EQ(timeline.take_until(s(now)), expect) << "step " << step;
+      folded = now;
+      folded_sum += expect;
+    }
+    if (step % 7 == 0) {
+      const std::int64_t at_query =
+          folded + static_cast<std::int64_t>(rng() % 2 ? rng() % 600 : rng() % (70 * kDays));
+      std::int64_t expect = 0;
+      auto m = model.begin();
+      for (; m != model.end() && m->first <= at_query; ++m) expect += m->second;
+      ASSERT_EQ(timeline.sum_until(s(at_query)), expect) << "step " << step;
+      using Changes = std::vector<std::pair<std::int64_t, std::int64_t>>;
+      Changes walked;
+      timeline.walk_after(s(at_query), [&](const ChangeTimeline::Change& c) {
+        walked.emplace_back(c.at.count(), c.delta);
+        return true;
+      });
+      ASSERT_EQ(walked, Changes(m, model.end())) << "step " << step;
+    }
+  }
+  EXPECT_NE(folded_sum, 0);  // the walk did fold real changes
 }
 
 }  // namespace
