@@ -4,22 +4,23 @@
 #include <bit>
 #include <cmath>
 #include <fstream>
-#include <queue>
+#include <limits>
 #include <random>
 #include <sstream>
+
+#include "simulator/event_queue.h"
 
 namespace flotilla {
 namespace {
 
 enum class EventKind : std::uint8_t { kEnd, kNodeDown, kNodeUp };
 
+// Events at the same time are handled in the order they were created.
 struct Event {
   Seconds at{0};
-  std::uint64_t seq = 0;  // ties broken by creation order: deterministic
+  std::uint64_t seq = 0;  // creation number: names a job's latest end event
+  std::uint32_t id = 0;   // job index or node
   EventKind kind = EventKind::kEnd;
-  std::uint64_t id = 0;       // job index or node
-  std::uint32_t attempt = 0;  // kEnd: which start of the job it ends
-  bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
 };
 
 // 128-bit arithmetic for money: price x GPUs x seconds can pass 2^64 before
@@ -54,6 +55,9 @@ class Simulation {
   }
 
   Result<SimResult> run() {
+    if (trace_.jobs.size() > std::numeric_limits<std::uint32_t>::max()) {
+      return Status::error("the simulator indexes jobs with 32 bits: split the trace");
+    }
     SchedulerOptions so = options_.scheduler;
     so.runtime = [this](const QueuedJob& q, const Placement& p) {
       Result<Seconds> r = model_.runtime(trace_.jobs[q.id], p, fleet_);
@@ -71,7 +75,7 @@ class Simulation {
     sched_ = std::move(sched).value();
 
     result_.jobs.resize(trace_.jobs.size());
-    attempts_.assign(trace_.jobs.size(), 0);
+    end_seq_.assign(trace_.jobs.size(), 0);
     shapes_.resize(trace_.jobs.size());
     held_.assign(trace_.jobs.size(), 0);
     for (const NodeOutage& o : options_.outages) {
@@ -127,11 +131,14 @@ class Simulation {
   }
 
  private:
-  void push(Seconds at, EventKind kind, std::uint64_t id, std::uint32_t attempt = 0) {
-    events_.push(Event{.at = at, .seq = seq_++, .kind = kind, .id = id, .attempt = attempt});
+  // Returns the event's sequence number.
+  std::uint64_t push(Seconds at, EventKind kind, std::uint64_t id) {
+    events_.push(
+        Event{.at = at, .seq = ++seq_, .id = static_cast<std::uint32_t>(id), .kind = kind});
+    return seq_;
   }
 
-  bool started_ever(std::size_t i) const { return attempts_[i] > 0; }
+  bool started_ever(std::size_t i) const { return end_seq_[i] > 0; }
 
   void schedule_failure(std::uint32_t node, Seconds from) {
     const Node& n = fleet_.nodes()[node];
@@ -237,7 +244,7 @@ class Simulation {
     rec.energy_joules += PerfModel::energy_joules(s.placement, fleet_, run);
     busy_ += planned_gpus(s.placement);
     held_[s.id] = planned_gpus(s.placement);
-    push(s.expected_end, EventKind::kEnd, s.id, ++attempts_[s.id]);
+    end_seq_[s.id] = push(s.expected_end, EventKind::kEnd, s.id);
   }
 
   void finished(std::uint64_t id) {
@@ -248,7 +255,7 @@ class Simulation {
   void handle(const Event& e) {
     switch (e.kind) {
       case EventKind::kEnd:
-        if (e.attempt != attempts_[e.id] || held_[e.id] == 0) return;  // killed earlier
+        if (e.seq != end_seq_[e.id] || held_[e.id] == 0) return;  // killed earlier
         sched_->end(e.id, e.at);
         finished(e.id);
         result_.jobs[e.id].outcome = JobOutcome::kCompleted;
@@ -308,9 +315,11 @@ class Simulation {
   SimResult result_;
   std::vector<std::uint64_t> capacity_;
   std::vector<unsigned> largest_node_;
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  MonotoneEventQueue<Event> events_;
   std::uint64_t seq_ = 0;
-  std::vector<std::uint32_t> attempts_;
+  // Per job: the sequence number of the end event of its latest start (0:
+  // never started), so the end of a start that a failure cut short is ignored.
+  std::vector<std::uint64_t> end_seq_;
   // Per job, indexed like the trace: its shape as submitted (for requeues)
   // and the GPUs it holds while running (0 when not running).
   std::vector<PlacementRequest> shapes_;
