@@ -156,6 +156,9 @@ int sim_command(const Args& args) {
       "outages", po::value(&outages), "CSV of injected node outages: node,down_s,up_s")(
       "gpu-mtbf-hours", po::value(&sim.gpu_mtbf_hours)->default_value(0),
       "draw node failures with this mean time between failures per GPU (0: none)")(
+      "plan-by-time-limit", po::bool_switch(&sim.plan_by_time_limit),
+      "plan running jobs to their time limits, as Slurm's backfill does (default: by the "
+      "model's true run times)")(
       "sweep", po::value(&sweep_path),
       "run every cell of a sweep file (TOML, see simulator/sweep.h); under mpirun, across ranks")(
       "json", "print one JSON object: the summary per fleet")(

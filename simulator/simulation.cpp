@@ -60,8 +60,9 @@ class Simulation {
     }
     SchedulerOptions so = options_.scheduler;
     so.runtime = [this](const QueuedJob& q, const Placement& p) {
-      Result<Seconds> r = model_.runtime(trace_.jobs[q.id], p, fleet_);
-      return r ? *r : q.estimate;
+      const Seconds run = runtime(q, p);
+      const std::optional<Seconds>& limit = trace_.jobs[q.id].time_limit;
+      return options_.plan_by_time_limit && limit ? std::max(run, *limit) : run;
     };
     // A failing model falls back to the estimate above, so the bound must too.
     so.min_runtime = [this](const QueuedJob& q, GpuTypeId t) {
@@ -222,6 +223,12 @@ class Simulation {
     sched_->submit(queued(i, shape), now);
   }
 
+  // The job's true run time on `p`.
+  Seconds runtime(const QueuedJob& q, const Placement& p) const {
+    Result<Seconds> r = model_.runtime(trace_.jobs[q.id], p, fleet_);
+    return r ? *r : q.estimate;
+  }
+
   QueuedJob queued(std::size_t i, const PlacementRequest& shape) const {
     const TraceJob& tj = trace_.jobs[i];
     return QueuedJob{.id = i,
@@ -234,9 +241,13 @@ class Simulation {
 
   void started(const Start& s, Seconds now) {
     JobRecord& rec = result_.jobs[s.id];
-    const Seconds run = s.expected_end - now;
+    // Planned to its time limit, the job still ends when its work is done.
+    const Seconds run =
+        options_.plan_by_time_limit
+            ? std::max(Seconds{1}, runtime(queued(s.id, shapes_[s.id]), s.placement))
+            : s.expected_end - now;
     rec.start = now;
-    rec.end = s.expected_end;
+    rec.end = now + run;
     rec.gpus = s.placement.gpus();
     rec.gpu_type = s.placement.gpu_type;
     rec.level = s.placement.level;
@@ -244,7 +255,7 @@ class Simulation {
     rec.energy_joules += PerfModel::energy_joules(s.placement, fleet_, run);
     busy_ += planned_gpus(s.placement);
     held_[s.id] = planned_gpus(s.placement);
-    end_seq_[s.id] = push(s.expected_end, EventKind::kEnd, s.id);
+    end_seq_[s.id] = push(rec.end, EventKind::kEnd, s.id);
   }
 
   void finished(std::uint64_t id) {

@@ -35,6 +35,10 @@ struct SimOptions {
   Seconds repair_time{4 * 3600};
   std::uint64_t seed = 1;
   Seconds series_step{60};  // sampling interval of the busy-GPU / queue series
+  // Plan each running job to its time limit, as Slurm's backfill does, and
+  // learn of its end only when it happens. Off: the planner knows the true
+  // run time from the performance model (the best a scheduler could do).
+  bool plan_by_time_limit = false;
   // Called now and then with the share of the trace submitted so far.
   std::function<void(double)> progress;
 };

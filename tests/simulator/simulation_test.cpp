@@ -55,6 +55,30 @@ SimResult run(const Fleet& fleet, const Trace& trace, const std::string& queue,
   return std::move(r).value();
 }
 
+// Slurm's backfill plans running jobs to their time limits; the simulator can
+// do the same, or plan by the true run times the model knows.
+TEST(Simulation, PlanningByTimeLimitsBackfillsWhatTrueRunTimesWouldNot) {
+  Fleet fleet = eight_gpus();
+  Trace trace;
+  trace.origin = "limits";
+  trace.jobs = {job(0, 0, 1, 4, 100), job(1, 1, 2, 4, 100), job(2, 2, 1, 4, 300)};
+  trace.jobs[0].time_limit = s(1000);  // ends long before its limit
+  trace.jobs[1].time_limit = s(100);
+  trace.jobs[2].time_limit = s(300);
+  SimOptions o;
+  o.scheduler.queue = "easy";
+  const SimResult by_runtime = simulate(fleet, trace, PerfModel::builtin(), o).value();
+  EXPECT_EQ(by_runtime.jobs[1].start, s(100)) << "reserved for when job 0 really ends";
+  EXPECT_EQ(by_runtime.jobs[2].start, s(200)) << "would delay job 1's reservation";
+
+  o.plan_by_time_limit = true;
+  const SimResult by_limit = simulate(fleet, trace, PerfModel::builtin(), o).value();
+  EXPECT_EQ(by_limit.jobs[0].end, s(100)) << "planned to 1000, it ends when its work is done";
+  EXPECT_EQ(by_limit.jobs[2].start, s(2)) << "ends before job 1's reservation at job 0's limit";
+  EXPECT_EQ(by_limit.jobs[2].end, s(302));
+  EXPECT_EQ(by_limit.jobs[1].start, s(302));
+}
+
 TEST(Simulation, EasyBackfillsTheShortJobFcfsMakesItWait) {
   Fleet fleet = eight_gpus();
   const Trace trace = three_jobs();
