@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 
@@ -31,12 +34,12 @@ constexpr std::uint64_t kSol = 1'000'000'000;
 class Settlement {
  public:
   Settlement(std::size_t n, std::uint64_t epoch, std::size_t missing = 0,
-             std::uint64_t treasury = 1'000'000'000'000)
+             std::uint64_t treasury = 1'000'000'000'000, std::uint64_t payer_lamports = 100 * kSol)
       : dir_(std::filesystem::temp_directory_path() /
              ("flotilla_settle_test_" + std::to_string(::getpid()) + "_" + std::to_string(epoch))) {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    chain_.airdrop(payer_.pubkey(), 100 * kSol);
+    chain_.airdrop(payer_.pubkey(), payer_lamports);
     mint_ = chain_.create_mint(payer_.pubkey(), 6);
     source_ = chain_.create_token_account(payer_.pubkey(), mint_, treasury);
     EXPECT_TRUE(payer_.save(keypair_path()).is_ok());
@@ -288,6 +291,49 @@ TEST(SettleCommand, PayerShortOfTokensPaysNothingUntilFunded) {
   EXPECT_NE(r.err.find("holds 1000 but the payouts need"), std::string::npos) << r.err;
   for (const Pubkey& a : s.accounts_) EXPECT_EQ(*s.chain_.rpc().token_account_balance(a), 0u);
   s.chain_.create_token_account(s.payer_.pubkey(), s.mint_, 10'000'000);
+  auto done = s.settle();
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  s.expect_paid_exactly_once();
+}
+
+TEST(SettleCommand, PayerShortOfSolPaysNothingUntilFunded) {
+  // Enough for a few fees, not for the lookup table's rent (about 0.006 SOL).
+  Settlement s(30, 9, 0, 1'000'000'000'000, /*payer_lamports=*/1'000'000);
+  auto r = s.settle();
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_FALSE(r.err.empty());
+  for (const Pubkey& a : s.accounts_) EXPECT_EQ(*s.chain_.rpc().token_account_balance(a), 0u);
+  s.chain_.airdrop(s.payer_.pubkey(), 10 * kSol);
+  auto done = s.settle();
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  s.expect_paid_exactly_once();
+  EXPECT_EQ(s.settle().exit_code, 0);  // nothing left to do
+}
+
+// A statement naming a wallet that is not a Solana address cannot have come
+// from the reward model (it refuses such wallets, and the Merkle root covers
+// them): settle refuses the whole statement as bad input and pays no one,
+// and the true statement is paid in full afterwards.
+TEST(SettleCommand, InvalidRecipientAddressRefusesTheStatementAndPaysNoOne) {
+  Settlement s(20, 10);
+  std::string text;
+  {
+    std::ifstream in(s.statement_path());
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string wallet = s.statement_.payouts[4].wallet;
+  const auto at = text.find(wallet);
+  ASSERT_NE(at, std::string::npos);
+  std::string tampered = text;
+  tampered.replace(at, wallet.size(), "0OIl-not-base58");
+  { std::ofstream(s.statement_path(), std::ios::trunc) << tampered; }
+  auto r = s.settle();
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("wallet '0OIl-not-base58'"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(s.ledger_path()));
+  for (const Pubkey& a : s.accounts_) EXPECT_EQ(*s.chain_.rpc().token_account_balance(a), 0u);
+  { std::ofstream(s.statement_path(), std::ios::trunc) << text; }
   auto done = s.settle();
   ASSERT_EQ(done.exit_code, 0) << done.err;
   s.expect_paid_exactly_once();
