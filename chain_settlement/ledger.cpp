@@ -156,25 +156,18 @@ const char* to_string(TransactionState s) {
   return kTransactionStates[static_cast<std::size_t>(s)];
 }
 
+void CloseDatabase::operator()(sqlite3* db) const {
+  sqlite3_close(db);
+}
+
 Result<PayoutLedger> PayoutLedger::open(const std::filesystem::path& path) {
   auto db = open_database(path, kSchema);
   if (!db) return db.status();
   return PayoutLedger(*db);
 }
 
-PayoutLedger::PayoutLedger(PayoutLedger&& other) noexcept : db_(other.db_) {
-  other.db_ = nullptr;
-}
-PayoutLedger& PayoutLedger::operator=(PayoutLedger&& other) noexcept {
-  std::swap(db_, other.db_);
-  return *this;
-}
-PayoutLedger::~PayoutLedger() {
-  sqlite3_close(db_);
-}
-
 Status PayoutLedger::exec(const std::string& sql) {
-  return exec_sql(db_, sql);
+  return exec_sql(db_.get(), sql);
 }
 
 Status PayoutLedger::bind(const LedgerIdentity& id, std::span<const NewPayout> payouts) {
@@ -188,11 +181,11 @@ Status PayoutLedger::bind(const LedgerIdentity& id, std::span<const NewPayout> p
     (void)exec("ROLLBACK");
     return s;
   };
-  Query count(db_, "SELECT count(*) FROM identity");
+  Query count(db_.get(), "SELECT count(*) FROM identity");
   if (!count.step()) return fail(count.status());
   if (count.i64(0) > 0) {
     for (const auto& [key, value] : fields) {
-      Query q(db_, "SELECT value FROM identity WHERE key = ?");
+      Query q(db_.get(), "SELECT value FROM identity WHERE key = ?");
       q.bind(1, std::string(key));
       const std::string recorded = q.step() ? q.text(0) : "";
       if (recorded != value) {
@@ -203,11 +196,12 @@ Status PayoutLedger::bind(const LedgerIdentity& id, std::span<const NewPayout> p
     return exec("COMMIT");
   }
   for (const auto& [key, value] : fields) {
-    Query q(db_, "INSERT INTO identity(key, value) VALUES(?, ?)");
+    Query q(db_.get(), "INSERT INTO identity(key, value) VALUES(?, ?)");
     if (Status s = q.bind(1, std::string(key)).bind(2, value).run(); !s) return fail(s);
   }
   for (std::size_t i = 0; i < payouts.size(); ++i) {
-    Query q(db_, "INSERT INTO payouts(idx, provider, wallet, amount, state) VALUES(?,?,?,?,?)");
+    Query q(db_.get(),
+            "INSERT INTO payouts(idx, provider, wallet, amount, state) VALUES(?,?,?,?,?)");
     q.bind(1, static_cast<std::int64_t>(i)).bind(2, payouts[i].provider).bind(3, payouts[i].wallet);
     q.bind(4, as_i64(payouts[i].amount)).bind(5, std::string(to_string(PayoutState::kPending)));
     if (Status s = q.run(); !s) return fail(s);
@@ -216,7 +210,7 @@ Status PayoutLedger::bind(const LedgerIdentity& id, std::span<const NewPayout> p
 }
 
 Result<LedgerIdentity> PayoutLedger::identity() {
-  Query q(db_, "SELECT key, value FROM identity");
+  Query q(db_.get(), "SELECT key, value FROM identity");
   LedgerIdentity id;
   while (q.step()) {
     const std::string key = q.text(0), value = q.text(1);
@@ -230,7 +224,8 @@ Result<LedgerIdentity> PayoutLedger::identity() {
 }
 
 Result<std::vector<LedgerPayout>> PayoutLedger::payouts() {
-  Query q(db_, "SELECT idx, provider, wallet, amount, state, reason, tx FROM payouts ORDER BY idx");
+  Query q(db_.get(),
+          "SELECT idx, provider, wallet, amount, state, reason, tx FROM payouts ORDER BY idx");
   std::vector<LedgerPayout> out;
   while (q.step()) {
     LedgerPayout p{q.i64(0),
@@ -250,7 +245,7 @@ Result<std::vector<LedgerPayout>> PayoutLedger::payouts() {
 Result<std::vector<LedgerTransaction>> PayoutLedger::transactions(
     std::optional<TransactionState> only) {
   Query q(
-      db_,
+      db_.get(),
       "SELECT id, signature, wire, last_valid_block_height, fee, state, error FROM transactions "
       "WHERE ?1 = '' OR state = ?1 ORDER BY id");
   q.bind(1, std::string(only ? to_string(*only) : ""));
@@ -271,7 +266,7 @@ Result<std::vector<LedgerTransaction>> PayoutLedger::transactions(
   }
   if (Status s = q.status(); !s) return s;
   for (LedgerTransaction& t : out) {
-    Query p(db_, "SELECT payout FROM transaction_payouts WHERE tx = ? ORDER BY payout");
+    Query p(db_.get(), "SELECT payout FROM transaction_payouts WHERE tx = ? ORDER BY payout");
     p.bind(1, t.id);
     while (p.step()) t.payouts.push_back(p.i64(0));
     if (Status s = p.status(); !s) return s;
@@ -289,17 +284,17 @@ Result<std::int64_t> PayoutLedger::record_signed(const Signature& signature,
     (void)exec("ROLLBACK");
     return s;
   };
-  Query t(db_,
+  Query t(db_.get(),
           "INSERT INTO transactions(signature, wire, last_valid_block_height, fee, state) "
           "VALUES(?,?,?,?,?)");
   t.bind(1, base58_encode(signature)).bind_blob(2, wire).bind(3, as_i64(last_valid_block_height));
   t.bind(4, as_i64(fee)).bind(5, std::string(to_string(TransactionState::kSigned)));
   if (Status s = t.run(); !s) return fail(s);
-  const std::int64_t id = sqlite3_last_insert_rowid(db_);
+  const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
   for (std::int64_t p : payouts) {
-    Query link(db_, "INSERT INTO transaction_payouts(tx, payout) VALUES(?, ?)");
+    Query link(db_.get(), "INSERT INTO transaction_payouts(tx, payout) VALUES(?, ?)");
     if (Status s = link.bind(1, id).bind(2, p).run(); !s) return fail(s);
-    Query mark(db_, "UPDATE payouts SET state = ?, tx = ?, reason = '' WHERE idx = ?");
+    Query mark(db_.get(), "UPDATE payouts SET state = ?, tx = ?, reason = '' WHERE idx = ?");
     mark.bind(1, std::string(to_string(PayoutState::kInFlight))).bind(2, id).bind(3, p);
     if (Status s = mark.run(); !s) return fail(s);
   }
@@ -309,9 +304,9 @@ Result<std::int64_t> PayoutLedger::record_signed(const Signature& signature,
 
 Status PayoutLedger::mark_confirmed(std::int64_t transaction) {
   if (Status s = exec("BEGIN IMMEDIATE"); !s) return s;
-  Query t(db_, "UPDATE transactions SET state = ? WHERE id = ?");
+  Query t(db_.get(), "UPDATE transactions SET state = ? WHERE id = ?");
   t.bind(1, std::string(to_string(TransactionState::kConfirmed))).bind(2, transaction);
-  Query p(db_, "UPDATE payouts SET state = ? WHERE tx = ?");
+  Query p(db_.get(), "UPDATE payouts SET state = ? WHERE tx = ?");
   p.bind(1, std::string(to_string(PayoutState::kPaid))).bind(2, transaction);
   Status s = t.run();
   if (s) s = p.run();
@@ -325,9 +320,9 @@ Status PayoutLedger::mark_confirmed(std::int64_t transaction) {
 Status PayoutLedger::mark_not_paid(std::int64_t transaction, TransactionState state,
                                    const std::string& why) {
   if (Status s = exec("BEGIN IMMEDIATE"); !s) return s;
-  Query t(db_, "UPDATE transactions SET state = ?, error = ? WHERE id = ?");
+  Query t(db_.get(), "UPDATE transactions SET state = ?, error = ? WHERE id = ?");
   t.bind(1, std::string(to_string(state))).bind(2, why).bind(3, transaction);
-  Query p(db_, "UPDATE payouts SET state = ?, reason = ? WHERE tx = ? AND state = ?");
+  Query p(db_.get(), "UPDATE payouts SET state = ?, reason = ? WHERE tx = ? AND state = ?");
   p.bind(1, std::string(to_string(PayoutState::kPending))).bind(2, why).bind(3, transaction);
   p.bind(4, std::string(to_string(PayoutState::kInFlight)));
   Status s = t.run();
@@ -340,14 +335,14 @@ Status PayoutLedger::mark_not_paid(std::int64_t transaction, TransactionState st
 }
 
 Status PayoutLedger::set_deferred(std::int64_t payout, const std::string& reason) {
-  Query q(db_, "UPDATE payouts SET state = ?, reason = ? WHERE idx = ? AND state != ?");
+  Query q(db_.get(), "UPDATE payouts SET state = ?, reason = ? WHERE idx = ? AND state != ?");
   q.bind(1, std::string(to_string(PayoutState::kDeferred))).bind(2, reason).bind(3, payout);
   q.bind(4, std::string(to_string(PayoutState::kPaid)));
   return q.run();
 }
 
 Status PayoutLedger::set_pending(std::int64_t payout) {
-  Query q(db_, "UPDATE payouts SET state = ?, reason = '' WHERE idx = ? AND state = ?");
+  Query q(db_.get(), "UPDATE payouts SET state = ?, reason = '' WHERE idx = ? AND state = ?");
   q.bind(1, std::string(to_string(PayoutState::kPending))).bind(2, payout);
   q.bind(3, std::string(to_string(PayoutState::kDeferred)));
   return q.run();
@@ -359,20 +354,9 @@ Result<LookupTableRegistry> LookupTableRegistry::open(const std::filesystem::pat
   return LookupTableRegistry(*db);
 }
 
-LookupTableRegistry::LookupTableRegistry(LookupTableRegistry&& other) noexcept : db_(other.db_) {
-  other.db_ = nullptr;
-}
-LookupTableRegistry& LookupTableRegistry::operator=(LookupTableRegistry&& other) noexcept {
-  std::swap(db_, other.db_);
-  return *this;
-}
-LookupTableRegistry::~LookupTableRegistry() {
-  sqlite3_close(db_);
-}
-
 Result<std::vector<RecordedLookupTable>> LookupTableRegistry::tables(const std::string& authority,
                                                                      const std::string& mint) {
-  Query q(db_,
+  Query q(db_.get(),
           "SELECT address, recent_slot, state FROM lookup_tables "
           "WHERE authority = ? AND mint = ? AND state != 'closed' ORDER BY rowid");
   q.bind(1, authority).bind(2, mint);
@@ -384,19 +368,20 @@ Result<std::vector<RecordedLookupTable>> LookupTableRegistry::tables(const std::
 
 Status LookupTableRegistry::add(const std::string& address, const std::string& authority,
                                 const std::string& mint, std::uint64_t recent_slot) {
-  Query q(db_,
+  Query q(db_.get(),
           "INSERT OR IGNORE INTO lookup_tables(address, authority, mint, recent_slot) "
           "VALUES(?,?,?,?)");
   return q.bind(1, address).bind(2, authority).bind(3, mint).bind(4, as_i64(recent_slot)).run();
 }
 
 Status LookupTableRegistry::retire(const std::string& address) {
-  Query q(db_, "UPDATE lookup_tables SET state = 'retired' WHERE address = ? AND state = 'open'");
+  Query q(db_.get(),
+          "UPDATE lookup_tables SET state = 'retired' WHERE address = ? AND state = 'open'");
   return q.bind(1, address).run();
 }
 
 Status LookupTableRegistry::mark_closed(const std::string& address) {
-  Query q(db_, "UPDATE lookup_tables SET state = 'closed' WHERE address = ?");
+  Query q(db_.get(), "UPDATE lookup_tables SET state = 'closed' WHERE address = ?");
   return q.bind(1, address).run();
 }
 

@@ -20,6 +20,12 @@ struct sqlite3;
 
 namespace flotilla::chain {
 
+// An owned SQLite connection, closed when its owner goes.
+struct CloseDatabase {
+  void operator()(sqlite3* db) const;
+};
+using Database = std::unique_ptr<sqlite3, CloseDatabase>;
+
 enum class PayoutState { kPending, kInFlight, kPaid, kDeferred };
 enum class TransactionState { kSigned, kConfirmed, kFailed, kExpired };
 const char* to_string(PayoutState s);
@@ -64,9 +70,6 @@ struct NewPayout {
 class PayoutLedger {
  public:
   static Result<PayoutLedger> open(const std::filesystem::path& path);
-  PayoutLedger(PayoutLedger&&) noexcept;
-  PayoutLedger& operator=(PayoutLedger&&) noexcept;
-  ~PayoutLedger();
 
   // First use: records the identity and the payouts. Later: checks that the
   // identity matches (a ledger belongs to one statement, payer and mint).
@@ -92,7 +95,7 @@ class PayoutLedger {
  private:
   explicit PayoutLedger(sqlite3* db) : db_(db) {}
   Status exec(const std::string& sql);
-  sqlite3* db_ = nullptr;
+  Database db_;
 };
 
 // A lookup table settlement created, as recorded before its creation was sent.
@@ -111,9 +114,6 @@ struct RecordedLookupTable {
 class LookupTableRegistry {
  public:
   static Result<LookupTableRegistry> open(const std::filesystem::path& path);
-  LookupTableRegistry(LookupTableRegistry&&) noexcept;
-  LookupTableRegistry& operator=(LookupTableRegistry&&) noexcept;
-  ~LookupTableRegistry();
 
   // Oldest first; closed tables are left out.
   Result<std::vector<RecordedLookupTable>> tables(const std::string& authority,
@@ -125,7 +125,7 @@ class LookupTableRegistry {
 
  private:
   explicit LookupTableRegistry(sqlite3* db) : db_(db) {}
-  sqlite3* db_ = nullptr;
+  Database db_;
 };
 
 // An exclusive advisory lock (flock) on PATH.lock, held for the object's life,
