@@ -162,6 +162,17 @@ std::set<std::string> as_set(const po::variables_map& vm, const char* key) {
   return {v.begin(), v.end()};
 }
 
+// The jobs of a controller's answer that -u, -j and the state filter select.
+Json matching_jobs(const Json& answer, const po::variables_map& vm,
+                   const std::set<std::string>& states) {
+  const std::set<std::string> users = as_set(vm, "user"), ids = as_set(vm, "jobs");
+  Json jobs = Json::array();
+  for (const Json& j : answer.at("jobs")) {
+    if (job_matches(j, users, states, ids)) jobs.push_back(j);
+  }
+  return jobs;
+}
+
 }  // namespace
 
 int squeue_command(const Args& args) {
@@ -179,10 +190,7 @@ int squeue_command(const Args& args) {
   const bool finished = vm.count("states") > 0;
   auto answer = request("squeue", vm, {{"op", finished ? "acct" : "queue"}});
   if (!answer) return 1;
-  Json jobs = Json::array();
-  for (const Json& j : answer->at("jobs")) {
-    if (job_matches(j, as_set(vm, "user"), states, as_set(vm, "jobs"))) jobs.push_back(j);
-  }
+  const Json jobs = matching_jobs(*answer, vm, states);
   if (vm.count("json")) {
     std::cout << Json{{"jobs", jobs}}.dump() << '\n';
     return 0;
@@ -332,10 +340,7 @@ int sacct_command(const Args& args) {
   if (!states_option(vm, "state", "sacct", states)) return 2;
   auto answer = request("sacct", vm, {{"op", "acct"}});
   if (!answer) return 1;
-  Json jobs = Json::array();
-  for (const Json& j : answer->at("jobs")) {
-    if (job_matches(j, as_set(vm, "user"), states, as_set(vm, "jobs"))) jobs.push_back(j);
-  }
+  const Json jobs = matching_jobs(*answer, vm, states);
   if (vm.count("json")) {
     std::cout << Json{{"jobs", jobs}}.dump() << '\n';
     return 0;
