@@ -1029,7 +1029,8 @@ void Controller::finish(LiveJob& j, const std::string& state, Fault fault) {
                     .end = end_s,
                     .gpu_seconds = g * secs * a.milli / 1000,
                     .outcome = outcome,
-                    .fault = fault};
+                    .fault = fault,
+                    .run = j.restarts};
       if (Status s = store_->add_usage(m); !s) stop_ = true;
     }
   }

@@ -22,9 +22,34 @@ CREATE TABLE IF NOT EXISTS usage (
   gpu_seconds INTEGER NOT NULL,
   outcome TEXT NOT NULL,
   fault TEXT NOT NULL,
-  PRIMARY KEY (job_id, node)
+  run INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (job_id, node, run)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)sql";
+
+// A store written before runs were counted keyed usage by (job, node) only:
+// its records become run 0, in one transaction.
+constexpr const char* kAddRuns = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE usage RENAME TO usage_before_runs;
+CREATE TABLE usage (
+  job_id TEXT NOT NULL,
+  node TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  gpu_type TEXT NOT NULL,
+  gpus INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  "end" INTEGER NOT NULL,
+  gpu_seconds INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  fault TEXT NOT NULL,
+  run INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (job_id, node, run)
+);
+INSERT INTO usage SELECT *, 0 FROM usage_before_runs;
+DROP TABLE usage_before_runs;
+COMMIT;
 )sql";
 
 }  // namespace
@@ -43,15 +68,22 @@ Result<std::unique_ptr<JobStore>> JobStore::open(const std::string& path) {
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema}) {
     if (Status s = store->exec(sql); !s) return Status::error(path + ": " + s.message());
   }
+  if (!store->exec("SELECT run FROM usage LIMIT 0")) {
+    if (Status s = store->exec(kAddRuns); !s) {
+      (void)store->exec("ROLLBACK");
+      return Status::error(path + ": adding runs to the usage table: " + s.message());
+    }
+  }
   if (Status s = store->prepare("INSERT OR REPLACE INTO jobs(id, state, doc) VALUES (?, ?, ?)",
                                 &store->put_job_);
       !s) {
     return s;
   }
-  // A requeued job that runs on the same node again keeps the last run: the
-  // reward model refuses two records of one (job, node).
-  if (Status s = store->prepare(
-          "INSERT OR REPLACE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &store->add_usage_);
+  // A record is written again only for the same run (a restart that
+  // reconciles what it already wrote); each requeued run has its own.
+  if (Status s =
+          store->prepare("INSERT OR REPLACE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         &store->add_usage_);
       !s) {
     return s;
   }
@@ -114,6 +146,7 @@ Status JobStore::add_usage(const MeterRecord& r) {
   const std::string outcome(end_state_name(r.outcome)), fault(fault_name(r.fault));
   sqlite3_bind_text(s, 9, outcome.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 10, fault.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 11, r.run);
   if (sqlite3_step(s) != SQLITE_DONE) return error("write usage");
   return Status::ok();
 }
@@ -152,7 +185,8 @@ Result<std::vector<MeterRecord>> JobStore::usage_between(std::int64_t from, std:
   sqlite3_stmt* s = nullptr;
   if (Status st = prepare(
           "SELECT job_id, node, provider, gpu_type, gpus, start, \"end\", gpu_seconds, outcome, "
-          "fault FROM usage WHERE \"end\" >= ? AND \"end\" < ? ORDER BY start, job_id, node",
+          "fault, run FROM usage WHERE \"end\" >= ? AND \"end\" < ? ORDER BY start, job_id, node, "
+          "run",
           &s);
       !st) {
     return st;
@@ -177,6 +211,7 @@ Result<std::vector<MeterRecord>> JobStore::usage_between(std::int64_t from, std:
     r.gpu_seconds = static_cast<std::uint64_t>(sqlite3_column_int64(s, 7));
     r.outcome = find_end_state(text(8)).value_or(JobEndState::kFailed);
     r.fault = find_fault(text(9)).value_or(Fault::kNone);
+    r.run = static_cast<std::uint32_t>(sqlite3_column_int64(s, 10));
     out.push_back(std::move(r));
   }
   sqlite3_finalize(s);

@@ -109,6 +109,7 @@ std::string to_json_line(const MeterRecord& r) {
   j["gpu_seconds"] = r.gpu_seconds;
   j["outcome"] = end_state_name(r.outcome);
   j["fault"] = fault_name(r.fault);
+  if (r.run > 0) j["run"] = r.run;  // first runs keep the shorter, original form
   return j.dump();
 }
 
@@ -162,6 +163,11 @@ Result<MeterRecord> parse_meter_record(std::string_view json_line) {
   if (r.outcome == JobEndState::kCompleted && r.fault != Fault::kNone) {
     return Status::error("a completed job cannot have fault '" + *fault + "'");
   }
+  if (j.contains("run")) {
+    Result<std::uint64_t> run = unsigned_field(j, "run", std::numeric_limits<std::uint32_t>::max());
+    if (!run) return run.status();
+    r.run = static_cast<std::uint32_t>(*run);
+  }
   return r;
 }
 
@@ -169,7 +175,7 @@ Result<std::vector<MeterRecord>> read_meter_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::error(path + ": cannot open");
   std::vector<MeterRecord> records;
-  // (job_id, node) -> line of its first record
+  // (job_id, node, run) -> line of its first record
   std::unordered_map<std::string, std::size_t> seen;
   std::string line;
   std::size_t line_no = 0;
@@ -181,11 +187,14 @@ Result<std::vector<MeterRecord>> read_meter_file(const std::string& path) {
     std::string key = r->job_id;
     key += '\0';
     key += r->node;
+    key += '\0';
+    key += std::to_string(r->run);
     auto [it, fresh] = seen.emplace(std::move(key), line_no);
     if (!fresh) {
       return Status::at(path, line_no,
-                        "duplicate record for job " + r->job_id + " on node " + r->node +
-                            " (first at line " + std::to_string(it->second) + ")");
+                        "duplicate record for job " + r->job_id +
+                            (r->run > 0 ? " run " + std::to_string(r->run) : "") + " on node " +
+                            r->node + " (first at line " + std::to_string(it->second) + ")");
     }
     records.push_back(std::move(r).value());
   }

@@ -2,13 +2,17 @@
 // is built from. The live controller writes them, `flotilla meter import-sacct`
 // makes them from a Slurm accounting export, and the reward model reads them.
 //
-// On disk: JSON Lines, one object per job per node, every field required:
+// On disk: JSON Lines, one object per run of a job per node, every field
+// required but `run`:
 //   {"job_id":"4242","provider":"acme","node":"gpu017","gpu_type":"H100-SXM",
 //    "gpus":8,"start":1764201600,"end":1764205200,"gpu_seconds":28800,
-//    "outcome":"completed","fault":"none"}
+//    "outcome":"completed","fault":"none","run":0}
 // job_id is a string so that array tasks ("4242_7") keep Slurm's spelling;
 // start and end are Unix seconds; gpu_seconds may be less than
-// gpus * (end - start) for shared (fractional) GPUs, never more.
+// gpus * (end - start) for shared (fractional) GPUs, never more. `run` counts
+// the job's requeues before this run (absent means 0, and 0 is not written),
+// so a run lost to a node failure keeps its provider-fault record when the
+// job runs on that node again.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +58,7 @@ struct MeterRecord {
   std::uint64_t gpu_seconds = 0;
   JobEndState outcome = JobEndState::kCompleted;
   Fault fault = Fault::kNone;
+  std::uint32_t run = 0;
 
   friend bool operator==(const MeterRecord&, const MeterRecord&) = default;
 };

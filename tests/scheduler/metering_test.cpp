@@ -38,6 +38,33 @@ TEST(MeterRecord, ParsesTheDocumentedExampleAndWritesItBackIdentically) {
   EXPECT_EQ(to_json_line(*r), kGood);
 }
 
+// A requeued job's runs on one node are separate records: the lost run keeps
+// its provider fault. The same run twice is still a duplicate.
+TEST(MeterRecord, RunsOfARequeuedJobOnOneNodeAreSeparateRecords) {
+  const std::string lost =
+      with(with(with(kGood, "outcome", R"("node_fail")"), "fault", R"("provider")"), "gpu_seconds",
+           "1600");
+  const std::string rerun = kGood.substr(0, kGood.size() - 1) + R"(,"run":1})";
+  Result<MeterRecord> r = parse_meter_record(rerun);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(r->run, 1u);
+  EXPECT_EQ(to_json_line(*r), rerun);
+  EXPECT_EQ(parse_meter_record(kGood)->run, 0u);
+  EXPECT_EQ(parse_meter_record(with(rerun, "run", "-1")).message(), "'run' must not be negative");
+
+  const auto p = (std::filesystem::temp_directory_path() / "meter_runs_test.jsonl").string();
+  std::ofstream(p) << lost << '\n' << rerun << '\n';
+  Result<std::vector<MeterRecord>> both = read_meter_file(p);
+  ASSERT_TRUE(both) << both.message();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[0].fault, Fault::kProvider);
+  EXPECT_EQ((*both)[1].run, 1u);
+  std::ofstream(p, std::ios::app) << rerun << '\n';
+  EXPECT_EQ(read_meter_file(p).message(),
+            p + ":3: duplicate record for job 4242_7 run 1 on node gpu017 (first at line 2)");
+  std::filesystem::remove(p);
+}
+
 TEST(MeterRecord, EveryStateAndFaultNameRoundTrips) {
   for (const char* s :
        {"completed", "failed", "cancelled", "timeout", "node_fail", "preempted", "out_of_memory"}) {

@@ -1,0 +1,81 @@
+#include "scheduler/job_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace flotilla {
+namespace {
+
+MeterRecord record(std::uint32_t run, JobEndState outcome, Fault fault) {
+  return MeterRecord{.job_id = "17",
+                     .provider = "acme",
+                     .node = "gpu01",
+                     .gpu_type = "H100-SXM",
+                     .gpus = 2,
+                     .start = 1000 + 100 * run,
+                     .end = 1050 + 100 * run,
+                     .gpu_seconds = 100,
+                     .outcome = outcome,
+                     .fault = fault,
+                     .run = run};
+}
+
+class JobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { std::filesystem::remove(path_); }
+  void TearDown() override {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
+  }
+  const std::string path_ = (std::filesystem::temp_directory_path() /
+                             ("flotilla_job_store_test_" + std::to_string(::getpid()) + ".db"))
+                                .string();
+};
+
+// A node failure ends run 0 (the provider's fault); the requeued job runs on
+// the same node again. Both records stay, so the fault still counts.
+TEST_F(JobStoreTest, EachRunOfARequeuedJobKeepsItsOwnRecord) {
+  auto store = JobStore::open(path_);
+  ASSERT_TRUE(store) << store.message();
+  ASSERT_TRUE((*store)->add_usage(record(0, JobEndState::kNodeFail, Fault::kProvider)));
+  ASSERT_TRUE((*store)->add_usage(record(1, JobEndState::kCompleted, Fault::kNone)));
+  // Written again after a restart: the same run replaces itself.
+  ASSERT_TRUE((*store)->add_usage(record(1, JobEndState::kCompleted, Fault::kNone)));
+  auto usage = (*store)->usage_between(0, 10'000);
+  ASSERT_TRUE(usage) << usage.message();
+  ASSERT_EQ(usage->size(), 2u);
+  EXPECT_EQ((*usage)[0], record(0, JobEndState::kNodeFail, Fault::kProvider));
+  EXPECT_EQ((*usage)[1], record(1, JobEndState::kCompleted, Fault::kNone));
+}
+
+// A store written before runs were counted: its records are kept as run 0.
+TEST_F(JobStoreTest, AStoreWithoutRunsIsMigratedKeepingItsRecords) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE usage (job_id TEXT NOT NULL, node TEXT NOT NULL, provider "
+                           "TEXT NOT NULL, gpu_type TEXT NOT NULL, gpus INTEGER NOT NULL, start "
+                           "INTEGER NOT NULL, \"end\" INTEGER NOT NULL, gpu_seconds INTEGER NOT "
+                           "NULL, outcome TEXT NOT NULL, fault TEXT NOT NULL, PRIMARY KEY (job_id, "
+                           "node));"
+                           "INSERT INTO usage VALUES ('17', 'gpu01', 'acme', 'H100-SXM', 2, 1000, "
+                           "1050, 100, 'node_fail', 'provider');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = JobStore::open(path_);
+  ASSERT_TRUE(store) << store.message();
+  ASSERT_TRUE((*store)->add_usage(record(1, JobEndState::kCompleted, Fault::kNone)));
+  auto usage = (*store)->usage_between(0, 10'000);
+  ASSERT_TRUE(usage) << usage.message();
+  ASSERT_EQ(usage->size(), 2u);
+  EXPECT_EQ((*usage)[0], record(0, JobEndState::kNodeFail, Fault::kProvider));
+  EXPECT_EQ((*usage)[1], record(1, JobEndState::kCompleted, Fault::kNone));
+}
+
+}  // namespace
+}  // namespace flotilla
