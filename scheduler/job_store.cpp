@@ -29,28 +29,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql";
 
 // A store written before runs were counted keyed usage by (job, node) only:
-// its records become run 0, in one transaction.
-constexpr const char* kAddRuns = R"sql(
-BEGIN IMMEDIATE;
-ALTER TABLE usage RENAME TO usage_before_runs;
-CREATE TABLE usage (
-  job_id TEXT NOT NULL,
-  node TEXT NOT NULL,
-  provider TEXT NOT NULL,
-  gpu_type TEXT NOT NULL,
-  gpus INTEGER NOT NULL,
-  start INTEGER NOT NULL,
-  "end" INTEGER NOT NULL,
-  gpu_seconds INTEGER NOT NULL,
-  outcome TEXT NOT NULL,
-  fault TEXT NOT NULL,
-  run INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (job_id, node, run)
-);
-INSERT INTO usage SELECT *, 0 FROM usage_before_runs;
-DROP TABLE usage_before_runs;
-COMMIT;
-)sql";
+// kSchema makes the new table beside the renamed old one, whose records
+// become run 0, all in one transaction.
+constexpr const char* kRunsBefore =
+    "BEGIN IMMEDIATE; ALTER TABLE usage RENAME TO usage_before_runs;";
+constexpr const char* kRunsAfter =
+    "INSERT INTO usage SELECT *, 0 FROM usage_before_runs; DROP TABLE usage_before_runs; COMMIT;";
 
 }  // namespace
 
@@ -69,9 +53,11 @@ Result<std::unique_ptr<JobStore>> JobStore::open(const std::string& path) {
     if (Status s = store->exec(sql); !s) return Status::error(path + ": " + s.message());
   }
   if (!store->exec("SELECT run FROM usage LIMIT 0")) {
-    if (Status s = store->exec(kAddRuns); !s) {
-      (void)store->exec("ROLLBACK");
-      return Status::error(path + ": adding runs to the usage table: " + s.message());
+    for (const char* sql : {kRunsBefore, kSchema, kRunsAfter}) {
+      if (Status s = store->exec(sql); !s) {
+        (void)store->exec("ROLLBACK");
+        return Status::error(path + ": adding runs to the usage table: " + s.message());
+      }
     }
   }
   if (Status s = store->prepare("INSERT OR REPLACE INTO jobs(id, state, doc) VALUES (?, ?, ?)",
