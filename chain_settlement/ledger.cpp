@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #include "chain_settlement/base58.h"
 
@@ -145,6 +146,18 @@ Result<sqlite3*> open_database(const std::filesystem::path& path, const char* sc
     return Status::error(path.string() + ": " + s.message());
   }
   return db;
+}
+
+// Runs the statements in one durable transaction: all of them or none.
+Status run_atomically(sqlite3* db, std::initializer_list<Query*> queries) {
+  if (Status s = exec_sql(db, "BEGIN IMMEDIATE"); !s) return s;
+  for (Query* q : queries) {
+    if (Status s = q->run(); !s) {
+      (void)exec_sql(db, "ROLLBACK");
+      return s;
+    }
+  }
+  return exec_sql(db, "COMMIT");
 }
 
 }  // namespace
@@ -303,35 +316,21 @@ Result<std::int64_t> PayoutLedger::record_signed(const Signature& signature,
 }
 
 Status PayoutLedger::mark_confirmed(std::int64_t transaction) {
-  if (Status s = exec("BEGIN IMMEDIATE"); !s) return s;
   Query t(db_.get(), "UPDATE transactions SET state = ? WHERE id = ?");
   t.bind(1, std::string(to_string(TransactionState::kConfirmed))).bind(2, transaction);
   Query p(db_.get(), "UPDATE payouts SET state = ? WHERE tx = ?");
   p.bind(1, std::string(to_string(PayoutState::kPaid))).bind(2, transaction);
-  Status s = t.run();
-  if (s) s = p.run();
-  if (!s) {
-    (void)exec("ROLLBACK");
-    return s;
-  }
-  return exec("COMMIT");
+  return run_atomically(db_.get(), {&t, &p});
 }
 
 Status PayoutLedger::mark_not_paid(std::int64_t transaction, TransactionState state,
                                    const std::string& why) {
-  if (Status s = exec("BEGIN IMMEDIATE"); !s) return s;
   Query t(db_.get(), "UPDATE transactions SET state = ?, error = ? WHERE id = ?");
   t.bind(1, std::string(to_string(state))).bind(2, why).bind(3, transaction);
   Query p(db_.get(), "UPDATE payouts SET state = ?, reason = ? WHERE tx = ? AND state = ?");
   p.bind(1, std::string(to_string(PayoutState::kPending))).bind(2, why).bind(3, transaction);
   p.bind(4, std::string(to_string(PayoutState::kInFlight)));
-  Status s = t.run();
-  if (s) s = p.run();
-  if (!s) {
-    (void)exec("ROLLBACK");
-    return s;
-  }
-  return exec("COMMIT");
+  return run_atomically(db_.get(), {&t, &p});
 }
 
 Status PayoutLedger::set_deferred(std::int64_t payout, const std::string& reason) {
