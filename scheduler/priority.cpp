@@ -33,6 +33,7 @@ double Priority::decayed_usage(std::uint32_t account, Seconds now) {
 }
 
 void Priority::charge(std::uint32_t account, double gpu_seconds, Seconds now) {
+  if (fifo_) return;
   decayed_usage(account, now);
   usage_[account].gpu_seconds += gpu_seconds;
   total_usage_ = decay(total_usage_, total_as_of_, now, options_.decay_half_life) + gpu_seconds;

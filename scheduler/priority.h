@@ -32,19 +32,21 @@ class Priority {
  public:
   static Result<Priority> create(PriorityOptions options, std::uint64_t fleet_gpus);
 
-  bool is_fifo() const { return options_.order == "fifo"; }
+  bool is_fifo() const { return fifo_; }
   // Higher runs first. For "fifo": minus the submit time.
   double of(Seconds submit, std::uint32_t gpus, std::uint32_t account, std::uint8_t qos,
             Seconds now);
-  // The account used `gpu_seconds` ending at `now`.
+  // The account used `gpu_seconds` ending at `now` (kept for fairshare only:
+  // fifo never reads it).
   void charge(std::uint32_t account, double gpu_seconds, Seconds now);
 
  private:
   Priority(PriorityOptions options, std::uint64_t fleet_gpus)
-      : options_(std::move(options)), fleet_gpus_(fleet_gpus) {}
+      : options_(std::move(options)), fifo_(options_.order == "fifo"), fleet_gpus_(fleet_gpus) {}
   double decayed_usage(std::uint32_t account, Seconds now);
 
   PriorityOptions options_;
+  bool fifo_;
   std::uint64_t fleet_gpus_;
   struct Usage {
     double gpu_seconds = 0;

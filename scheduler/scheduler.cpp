@@ -61,34 +61,45 @@ Scheduler::Scheduler(const Fleet& fleet, SchedulerOptions options, Priority prio
 void Scheduler::submit(const QueuedJob& job, Seconds now) {
   Entry e{.job = job,
           .priority = priority_.of(job.submit, job.shape.total_gpus, job.account, job.qos, now)};
-  // Jobs mostly arrive in priority order (fifo: by submit), so this is an append.
-  auto it = std::upper_bound(
-      queue_.begin() + static_cast<std::ptrdiff_t>(head_), queue_.end(), e,
-      [](const Entry& a, const Entry& b) { return before(a.priority, a.job, b.priority, b.job); });
-  queue_.insert(it, std::move(e));
+  auto first = [](const Entry& a, const Entry& b) {
+    return before(a.priority, a.job, b.priority, b.job);
+  };
+  // Jobs mostly arrive in priority order (fifo: by submit), so this is an
+  // append, known without a binary search through a queue that can hold
+  // hundreds of thousands of jobs (a cache miss per step).
+  if (queue_.size() == head_ || !first(e, queue_.back())) {
+    queue_.push_back(std::move(e));
+  } else {
+    queue_.insert(std::upper_bound(queue_.begin() + static_cast<std::ptrdiff_t>(head_),
+                                   queue_.end(), e, first),
+                  std::move(e));
+  }
   if (auto at = switch_wait_end(job)) switch_wait_ends_.insert(*at);
 }
 
 void Scheduler::end(JobId id, Seconds now) {
-  auto it = running_.find(id);
-  if (it == running_.end()) return;
-  const Running& r = it->second;
+  const std::optional<std::uint32_t> slot = running_index_.find(id);
+  if (!slot) return;
+  Running& r = running_[*slot];
   if (r.end > now) easy_reservation_.reset();  // capacity came back early
   state_.give_back(r.placement);
   planner_.release(r.placement.gpu_type, r.start, r.end, planned_gpus(r.placement));
   priority_.charge(
-      r.job.account,
+      r.account,
       static_cast<double>(planned_gpus(r.placement)) * static_cast<double>((now - r.start).count()),
       now);
-  running_.erase(it);
+  r.id = JobIndex::kEmpty;
+  running_index_.erase(id);
+  free_slots_.push_back(*slot);
 }
 
 std::vector<JobId> Scheduler::node_down(std::uint32_t node, Seconds now) {
   std::vector<JobId> hit;
-  for (const auto& [id, r] : running_) {
+  for (const Running& r : running_) {
+    if (r.id == JobIndex::kEmpty) continue;
     for (const NodeAlloc& a : r.placement.allocs) {
       if (a.node == node) {
-        hit.push_back(id);
+        hit.push_back(r.id);
         break;
       }
     }
@@ -132,8 +143,21 @@ Start Scheduler::start(Entry& e, Placement p, Seconds now, std::optional<Seconds
   const Seconds end = now + std::max(Seconds{1}, run ? *run : options_.runtime(e.job, p));
   planner_.hold(p.gpu_type, now, end, planned_gpus(p));
   Start s{.id = e.job.id, .placement = p, .expected_end = end};
-  running_.emplace(e.job.id,
-                   Running{.job = e.job, .placement = std::move(p), .start = now, .end = end});
+  Running r{.id = e.job.id,
+            .account = e.job.account,
+            .placement = std::move(p),
+            .start = now,
+            .end = end};
+  std::uint32_t slot = 0;
+  if (free_slots_.empty()) {
+    slot = static_cast<std::uint32_t>(running_.size());
+    running_.push_back(std::move(r));
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    running_[slot] = std::move(r);
+  }
+  running_index_.insert(e.job.id, slot);
   retire(e);
   return s;
 }

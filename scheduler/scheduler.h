@@ -21,10 +21,10 @@
 #include <set>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "scheduler/fleet_state.h"
+#include "scheduler/job_index.h"
 #include "scheduler/placer.h"
 #include "scheduler/planner.h"
 #include "scheduler/priority.h"
@@ -91,7 +91,7 @@ class Scheduler {
   std::optional<Seconds> next_wakeup(Seconds now) const;
 
   std::size_t queued() const { return queue_.size() - gone_; }
-  std::size_t running() const { return running_.size(); }
+  std::size_t running() const { return running_index_.size(); }
   const FleetState& state() const { return state_; }
 
  private:
@@ -103,8 +103,11 @@ class Scheduler {
     GpuTypeId floor_type = 0;
     std::optional<Seconds> floor;
   };
+  // What ending a running job needs, no more: a million of these are
+  // written and read once each in a large simulation.
   struct Running {
-    QueuedJob job;
+    JobId id = JobIndex::kEmpty;  // kEmpty: a free slot
+    std::uint32_t account = 0;
     Placement placement;
     Seconds start{0}, end{0};
   };
@@ -145,7 +148,11 @@ class Scheduler {
   std::vector<Entry> queue_;  // priority order (highest first), with gone entries
   std::size_t gone_ = 0;      // entries marked gone
   std::size_t head_ = 0;      // queue_[0, head_) are all gone
-  std::unordered_map<JobId, Running> running_;
+  // Running jobs in slots, reused through free_slots_; the index finds a
+  // job's slot by its id.
+  std::vector<Running> running_;
+  std::vector<std::uint32_t> free_slots_;
+  JobIndex running_index_;
   std::optional<Seconds> last_priority_calc_;
   // When the --switches waits of queued jobs run out (few jobs have one).
   std::multiset<Seconds> switch_wait_ends_;
