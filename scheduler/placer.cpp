@@ -291,6 +291,7 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
   for (std::uint16_t cls : s.classes) {
     const unsigned count = state.classes()[cls].gpu_count;
     if (count < s.per_node) continue;
+    const std::size_t run = offers.size();
     for (const FleetState::SwitchSlot& ss : state.switches_with_class(cls)) {
       SwitchOffer o{.sw = ss.switch_id, .hist = {}, .capacity = 0};
       if (by_free_gpus) {
@@ -301,10 +302,19 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
       }
       if (o.capacity > 0) offers.push_back(o);
     }
+    // Each class lists its switches in fleet order: merge its run into the
+    // sorted prefix (stable, so a switch keeps its classes in class order),
+    // into a kept buffer rather than a sort's fresh temporary one.
+    if (run > 0 && run < offers.size()) {
+      merged_.clear();
+      std::merge(offers.begin(), offers.begin() + static_cast<std::ptrdiff_t>(run),
+                 offers.begin() + static_cast<std::ptrdiff_t>(run), offers.end(),
+                 std::back_inserter(merged_),
+                 [](const SwitchOffer& a, const SwitchOffer& b) { return a.sw < b.sw; });
+      offers.swap(merged_);
+    }
   }
   if (s.classes.size() > 1) {
-    std::stable_sort(offers.begin(), offers.end(),
-                     [](const auto& a, const auto& b) { return a.sw < b.sw; });
     std::size_t out = 0;
     for (std::size_t i = 0; i < offers.size(); ++i) {
       if (out > 0 && offers[out - 1].sw == offers[i].sw) {

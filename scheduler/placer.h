@@ -124,7 +124,7 @@ class Placer {
     std::array<std::uint32_t, kFreeSlots> hist;  // this job's view of the switch
     std::uint64_t capacity;
   };
-  std::vector<SwitchOffer> offers_;
+  std::vector<SwitchOffer> offers_, merged_;
   std::vector<ScopeCandidate> candidates_;
   std::vector<std::pair<std::size_t, std::size_t>> groups_;
   std::vector<std::uint32_t> order_;

@@ -60,7 +60,7 @@ class Simulation {
     }
     SchedulerOptions so = options_.scheduler;
     so.runtime = [this](const QueuedJob& q, const Placement& p) {
-      const Seconds run = runtime(q, p);
+      const Seconds run = runtime(q.id, p);
       const std::optional<Seconds>& limit = trace_.jobs[q.id].time_limit;
       return options_.plan_by_time_limit && limit ? std::max(run, *limit) : run;
     };
@@ -77,7 +77,6 @@ class Simulation {
 
     result_.jobs.resize(trace_.jobs.size());
     end_seq_.assign(trace_.jobs.size(), 0);
-    shapes_.resize(trace_.jobs.size());
     held_.assign(trace_.jobs.size(), 0);
     for (const NodeOutage& o : options_.outages) {
       push(o.down, EventKind::kNodeDown, o.node);
@@ -170,6 +169,18 @@ class Simulation {
     rec.workload = tj.workload;
     rec.submit = tj.submit;
     rec.gpu_milli = tj.shape.gpu_milli;
+    Result<PlacementRequest> shape = fitted_shape(i);
+    if (!shape) return reject(i, shape.message());
+    sched_->submit(queued(i, *shape), now);
+  }
+
+  // The shape the job is queued with on this fleet: its acceptable types cut
+  // to those present whose memory holds it, or more GPUs of one type when its
+  // model has to be sharded. An error is the reason to reject it. Computed
+  // again when a failure requeues the job (the same answer, since fleet and
+  // model do not change), rather than kept for each of a million jobs.
+  Result<PlacementRequest> fitted_shape(std::size_t i) const {
+    const TraceJob& tj = trace_.jobs[i];
     PlacementRequest shape = tj.shape;
 
     // The acceptable types this fleet has, then those the job's memory fits.
@@ -186,7 +197,7 @@ class Simulation {
         memory_reason = *why;
       }
     }
-    if (present.none()) return reject(i, "no GPU of an acceptable type in this fleet");
+    if (present.none()) return Status::error("no GPU of an acceptable type in this fleet");
     if (fits.none()) {
       // Shard a shardable model over more GPUs of the type that needs fewest.
       std::optional<std::pair<unsigned, GpuTypeId>> grown;
@@ -197,7 +208,7 @@ class Simulation {
           if (g > 0 && g <= capacity_[t] && (!grown || g < grown->first)) grown = std::pair{g, t};
         }
       }
-      if (!grown) return reject(i, memory_reason);
+      if (!grown) return Status::error(memory_reason);
       shape.total_gpus = grown->first;
       shape.gpus_per_node = 0;
       shape.nodes = 0;
@@ -214,19 +225,23 @@ class Simulation {
       largest = std::max(largest, largest_node_[t]);
     }
     if (gpus < shape.total_gpus) {
-      return reject(i, "wants more GPUs of one acceptable type than the fleet has");
+      return Status::error("wants more GPUs of one acceptable type than the fleet has");
     }
     if (shape.gpus_per_node > largest) {
-      return reject(i, "wants more GPUs on one node than any acceptable node has");
+      return Status::error("wants more GPUs on one node than any acceptable node has");
     }
-    shapes_[i] = shape;
-    sched_->submit(queued(i, shape), now);
+    return shape;
   }
 
-  // The job's true run time on `p`.
-  Seconds runtime(const QueuedJob& q, const Placement& p) const {
-    Result<Seconds> r = model_.runtime(trace_.jobs[q.id], p, fleet_);
-    return r ? *r : q.estimate;
+  // The job's true run time on `p`; its estimate when the model has none.
+  Seconds runtime(std::size_t i, const Placement& p) const {
+    const TraceJob& tj = trace_.jobs[i];
+    Result<Seconds> r = model_.runtime(tj, p, fleet_);
+    return r ? *r : estimate(tj);
+  }
+
+  static Seconds estimate(const TraceJob& tj) {
+    return tj.time_limit.value_or(tj.work.reference_runtime);
   }
 
   QueuedJob queued(std::size_t i, const PlacementRequest& shape) const {
@@ -234,7 +249,7 @@ class Simulation {
     return QueuedJob{.id = i,
                      .shape = shape,
                      .submit = tj.submit,
-                     .estimate = tj.time_limit.value_or(tj.work.reference_runtime),
+                     .estimate = estimate(tj),
                      .account = tj.account,
                      .qos = tj.qos};
   }
@@ -242,10 +257,9 @@ class Simulation {
   void started(const Start& s, Seconds now) {
     JobRecord& rec = result_.jobs[s.id];
     // Planned to its time limit, the job still ends when its work is done.
-    const Seconds run =
-        options_.plan_by_time_limit
-            ? std::max(Seconds{1}, runtime(queued(s.id, shapes_[s.id]), s.placement))
-            : s.expected_end - now;
+    const Seconds run = options_.plan_by_time_limit
+                            ? std::max(Seconds{1}, runtime(s.id, s.placement))
+                            : s.expected_end - now;
     rec.start = now;
     rec.end = now + run;
     rec.gpus = s.placement.gpus();
@@ -290,7 +304,7 @@ class Simulation {
           rec.end = e.at;
           if (trace_.jobs[id].requeue) {
             ++rec.requeues;
-            sched_->submit(queued(id, shapes_[id]), e.at);
+            sched_->submit(queued(id, fitted_shape(id).value()), e.at);
           } else {
             rec.outcome = JobOutcome::kFailed;
           }
@@ -331,9 +345,8 @@ class Simulation {
   // Per job: the sequence number of the end event of its latest start (0:
   // never started), so the end of a start that a failure cut short is ignored.
   std::vector<std::uint64_t> end_seq_;
-  // Per job, indexed like the trace: its shape as submitted (for requeues)
-  // and the GPUs it holds while running (0 when not running).
-  std::vector<PlacementRequest> shapes_;
+  // Per job, indexed like the trace: the GPUs it holds while running (0 when
+  // not running).
   std::vector<std::uint64_t> held_;
   std::uint64_t busy_ = 0;
   std::uint64_t nodes_down_ = 0;
