@@ -302,7 +302,7 @@ class Simulation {
             rec.energy_joules *= 1.0 - unused;
           }
           rec.end = e.at;
-          if (trace_.jobs[id].requeue) {
+          if (trace_.jobs[id].requeue && rec.requeues < options_.max_requeues) {
             ++rec.requeues;
             sched_->submit(queued(id, fitted_shape(id).value()), e.at);
           } else {

@@ -33,6 +33,13 @@ struct SimOptions {
   // hours (0: none), and how long a repair takes. Seeded by `seed`.
   double gpu_mtbf_hours = 0;
   Seconds repair_time{4 * 3600};
+  // A job that asked to be requeued on node failure fails on the failure
+  // after this many requeues, as Slurm holds a batch job requeued more than
+  // MaxBatchRequeue times (default 5, slurm.conf). Without a limit, a job
+  // whose GPUs see a failure sooner than it could finish (512 GPUs for days
+  // at a few thousand hours MTBF each) would be restarted for ever and the
+  // simulation would never end.
+  std::uint32_t max_requeues = 5;
   std::uint64_t seed = 1;
   Seconds series_step{60};  // sampling interval of the busy-GPU / queue series
   // Plan each running job to its time limit, as Slurm's backfill does, and

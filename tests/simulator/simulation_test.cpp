@@ -139,6 +139,47 @@ TEST(Simulation, FailedNodeRequeuesItsJob) {
   EXPECT_EQ(j.end, s(160));
 }
 
+// Slurm holds a batch job requeued more than MaxBatchRequeue times; the
+// simulator fails it on the failure past its limit.
+TEST(Simulation, AJobHitMoreOftenThanItsRequeueLimitFails) {
+  Fleet fleet = eight_gpus();
+  Trace trace;
+  trace.jobs = {job(0, 0, 1, 4, 100)};
+  SimOptions o;
+  o.scheduler.queue = "easy";
+  o.max_requeues = 2;
+  // Both nodes go down together three times, each time before the job is done.
+  for (std::int64_t down : {50, 80, 120}) {
+    o.outages.push_back({0, s(down), s(down + 10)});
+    o.outages.push_back({1, s(down), s(down + 10)});
+  }
+  Result<SimResult> r = simulate(fleet, trace, PerfModel::builtin(), o);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  const JobRecord& j = r->jobs[0];
+  EXPECT_EQ(j.outcome, JobOutcome::kFailed);
+  EXPECT_EQ(j.requeues, 2u);
+  EXPECT_EQ(j.start, s(90));  // the third run
+  EXPECT_EQ(j.end, s(120));
+  EXPECT_EQ(summarize(*r).failed, 1u);
+}
+
+// A job on more GPUs, for longer, than their failure rate lets finish (8 GPUs
+// for 1,000 hours at 10 hours MTBF each: a failure every 75 minutes) used to
+// be requeued for ever; the limit ends the simulation.
+TEST(Simulation, FailuresFasterThanAJobCanFinishEndInFailureNotInALoop) {
+  Fleet fleet = eight_gpus();
+  Trace trace;
+  trace.jobs = {job(0, 0, 2, 4, 1000 * 3600), job(1, 0, 1, 1, 60)};
+  SimOptions o;
+  o.scheduler.queue = "easy";
+  o.gpu_mtbf_hours = 10;
+  Result<SimResult> r = simulate(fleet, trace, PerfModel::builtin(), o);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  EXPECT_EQ(r->jobs[0].outcome, JobOutcome::kFailed);
+  EXPECT_EQ(r->jobs[0].requeues, o.max_requeues);
+  EXPECT_EQ(r->jobs[1].outcome, JobOutcome::kCompleted);
+}
+
 TEST(Simulation, RejectsWhatTheFleetCanNeverHoldWithAReason) {
   Fleet fleet = eight_gpus();
   Trace trace;
