@@ -139,7 +139,7 @@ std::uint16_t pick_gpus(std::uint16_t free, unsigned gpus, unsigned domain_size,
 
 Placer::Placer(PlacerOptions options) : options_(std::move(options)), rng_(options_.seed) {}
 
-const std::vector<GpuTypeId>& Placer::type_order(const Fleet& fleet) {
+std::span<const Placer::TypeChoice> Placer::type_order(const Fleet& fleet) {
   if (ordered_for_ != &fleet) {
     std::vector<std::pair<double, GpuTypeId>> scored;
     for (GpuTypeId t : fleet.gpu_types_present()) {
@@ -148,18 +148,17 @@ const std::vector<GpuTypeId>& Placer::type_order(const Fleet& fleet) {
     std::stable_sort(scored.begin(), scored.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     type_order_.clear();
-    for (const auto& s : scored) type_order_.push_back(s.second);
+    for (const auto& s : scored)
+      type_order_.push_back({s.second, fleet.catalog().at(s.second).mem_gb});
     ordered_for_ = &fleet;
   }
   return type_order_;
 }
 
 std::optional<Placement> Placer::choose(const FleetState& state, const PlacementRequest& request) {
-  const Fleet& fleet = state.fleet();
-  for (GpuTypeId type : type_order(fleet)) {
-    if (request.types.any() && !request.types.test(type)) continue;
-    if (fleet.catalog().at(type).mem_gb < request.min_gpu_mem_gb) continue;
-    if (auto p = place_type(state, request, type)) return p;
+  for (const TypeChoice& c : type_order(state.fleet())) {
+    if (!c.accepts(request)) continue;
+    if (auto p = place_type(state, request, c.type)) return p;
   }
   return std::nullopt;
 }
@@ -173,11 +172,8 @@ std::optional<GpuTypeId> Placer::free_split_type(const FleetState& state,
                                                  const PlacementRequest& request) {
   // place_type() tries one node, then the lowest subtree with room; the
   // whole fleet is the last subtree, so room in any node of the type is enough.
-  const Fleet& fleet = state.fleet();
-  for (GpuTypeId type : type_order(fleet)) {
-    if (request.types.any() && !request.types.test(type)) continue;
-    if (fleet.catalog().at(type).mem_gb < request.min_gpu_mem_gb) continue;
-    if (state.free_whole_gpus(type) >= request.total_gpus) return type;
+  for (const TypeChoice& c : type_order(state.fleet())) {
+    if (c.accepts(request) && state.free_whole_gpus(c.type) >= request.total_gpus) return c.type;
   }
   return std::nullopt;
 }

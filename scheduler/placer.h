@@ -116,7 +116,17 @@ class Placer {
   std::optional<Placement> place_nodes(const FleetState& state, const Shape& shape);
   std::optional<Placement> take_nodes(const FleetState& state, const Shape& shape,
                                       std::span<const std::uint32_t> switches);
-  const std::vector<GpuTypeId>& type_order(const Fleet& fleet);
+  // A type in the order choose() tries them, with its memory at hand: the
+  // catalog entry itself is far away, and backfill asks for every job it
+  // looks at.
+  struct TypeChoice {
+    GpuTypeId type;
+    double mem_gb;
+    bool accepts(const PlacementRequest& r) const {
+      return (r.types.none() || r.types.test(type)) && mem_gb >= r.min_gpu_mem_gb;
+    }
+  };
+  std::span<const TypeChoice> type_order(const Fleet& fleet);
 
   // Scratch space of place_nodes, kept to spare allocations on a hot path.
   struct SwitchOffer {
@@ -132,7 +142,7 @@ class Placer {
   PlacerOptions options_;
   std::mt19937_64 rng_;
   const Fleet* ordered_for_ = nullptr;
-  std::vector<GpuTypeId> type_order_;
+  std::vector<TypeChoice> type_order_;
 };
 
 // Policies by name: "best-fit", "first-fit", "random", "fgd", "packing".
