@@ -82,8 +82,8 @@ class Simulation {
       push(o.down, EventKind::kNodeDown, o.node);
       push(o.up, EventKind::kNodeUp, o.node);
     }
-    if (options_.gpu_mtbf_hours > 0) {
-      for (std::uint32_t n = 0; n < fleet_.nodes().size(); ++n) schedule_failure(n, Seconds{0});
+    for (std::uint32_t n = 0; n < fleet_.nodes().size(); ++n) {
+      if (mtbf_hours(n) > 0) schedule_failure(n, Seconds{0});
     }
 
     std::size_t next_submit = 0, reported = 0;
@@ -140,9 +140,15 @@ class Simulation {
 
   bool started_ever(std::size_t i) const { return end_seq_[i] > 0; }
 
+  // The MTBF of one GPU of the node's type; 0: the node never fails by chance.
+  double mtbf_hours(std::uint32_t node) const {
+    const auto it = options_.gpu_mtbf_hours_by_type.find(fleet_.nodes()[node].gpu_type);
+    return it != options_.gpu_mtbf_hours_by_type.end() ? it->second : options_.gpu_mtbf_hours;
+  }
+
   void schedule_failure(std::uint32_t node, Seconds from) {
     const Node& n = fleet_.nodes()[node];
-    const double rate_per_s = n.gpu_count / (options_.gpu_mtbf_hours * 3600.0);
+    const double rate_per_s = n.gpu_count / (mtbf_hours(node) * 3600.0);
     std::exponential_distribution<double> gap(rate_per_s);
     push(from + Seconds{static_cast<std::int64_t>(std::ceil(gap(rng_)))}, EventKind::kNodeDown,
          node);
@@ -309,15 +315,14 @@ class Simulation {
             rec.outcome = JobOutcome::kFailed;
           }
         }
-        if (options_.gpu_mtbf_hours > 0)
-          push(e.at + options_.repair_time, EventKind::kNodeUp, e.id);
+        if (mtbf_hours(e.id) > 0) push(e.at + options_.repair_time, EventKind::kNodeUp, e.id);
         return;
       }
       case EventKind::kNodeUp:
         if (sched_->state().is_up(static_cast<std::uint32_t>(e.id))) return;
         --nodes_down_;
         sched_->node_up(static_cast<std::uint32_t>(e.id));
-        if (options_.gpu_mtbf_hours > 0) schedule_failure(static_cast<std::uint32_t>(e.id), e.at);
+        if (mtbf_hours(e.id) > 0) schedule_failure(e.id, e.at);
         return;
     }
   }

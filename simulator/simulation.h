@@ -30,8 +30,12 @@ struct SimOptions {
   SchedulerOptions scheduler;
   std::vector<NodeOutage> outages;  // injected failures (see read_outages)
   // Failures drawn per GPU type: mean time between failures of one GPU, in
-  // hours (0: none), and how long a repair takes. Seeded by `seed`.
+  // hours (0: none), and how long a repair takes. Seeded by `seed`. A node
+  // fails at the rate of its GPUs together. Types listed in
+  // gpu_mtbf_hours_by_type (catalog id -> hours) take that figure instead: a
+  // data-centre H100 and a gaming card in a home do not fail alike.
   double gpu_mtbf_hours = 0;
+  std::map<GpuTypeId, double> gpu_mtbf_hours_by_type;
   Seconds repair_time{4 * 3600};
   // A job that asked to be requeued on node failure fails on the failure
   // after this many requeues, as Slurm holds a batch job requeued more than

@@ -180,6 +180,38 @@ TEST(Simulation, FailuresFasterThanAJobCanFinishEndInFailureNotInALoop) {
   EXPECT_EQ(r->jobs[1].outcome, JobOutcome::kCompleted);
 }
 
+// Failure rates per GPU type: with only the RTX 4090s given an MTBF, jobs
+// there are hit and requeued, and the H100 beside them never fails.
+TEST(Simulation, FailureRatesArePerGpuType) {
+  FleetBuilder b("mixed");
+  b.add_region("r", Link{100, 1});
+  b.add_site("s", Link{100, 1});
+  b.add_switch("w", Link{100, 1});
+  testing::add_nodes(b, "home", 4, node_of("RTX4090", 1));
+  testing::add_nodes(b, "dc", 4, node_of("H100-SXM", 1));
+  const Fleet fleet = testing::built(b);
+  Trace trace;
+  for (std::uint64_t i = 0; i < 40; ++i) {
+    trace.jobs.push_back(job(i, static_cast<std::int64_t>(i) * 3600, 1, 1, 4 * 3600));
+    trace.jobs.back().shape.types.set(type_id(i % 2 == 0 ? "RTX4090" : "H100-SXM"));
+  }
+  SimOptions o;
+  o.scheduler.queue = "easy";
+  o.gpu_mtbf_hours_by_type[type_id("RTX4090")] = 5;  // one GPU a node: a failure every 5 h
+  Result<SimResult> r = simulate(fleet, trace, PerfModel::builtin(), o);
+  ASSERT_TRUE(r.is_ok()) << r.message();
+  std::uint32_t home_requeues = 0;
+  for (const JobRecord& j : r->jobs) {
+    if (j.gpu_type == type_id("H100-SXM")) {
+      EXPECT_EQ(j.requeues, 0u) << "job " << j.id;
+      EXPECT_EQ(j.outcome, JobOutcome::kCompleted) << "job " << j.id;
+    } else {
+      home_requeues += j.requeues;
+    }
+  }
+  EXPECT_GT(home_requeues, 0u);
+}
+
 TEST(Simulation, RejectsWhatTheFleetCanNeverHoldWithAReason) {
   Fleet fleet = eight_gpus();
   Trace trace;
