@@ -259,8 +259,13 @@ std::optional<Placement> Placer::place_share(const FleetState& state, const Shap
 
 std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shape& s) {
   const Fleet& fleet = state.fleet();
+  // A free split with no node cap only counts free GPUs (see below), and
+  // FleetState keeps them per type: the quickest refusal, and the usual one,
+  // since choose() comes here for every acceptable type in turn.
+  const bool by_free_gpus = s.per_node == 0 && s.nodes == 0 && !s.exclusive;
+  if (by_free_gpus && state.free_whole_gpus(s.type) < s.total) return std::nullopt;
   // Quick refusal: the fleet's buckets already count every usable node.
-  {
+  if (!by_free_gpus) {
     Hist whole{};
     for (std::uint16_t cls : s.classes) {
       for (unsigned f = 1; f < kFreeSlots; ++f) {
@@ -281,9 +286,7 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
   // classes, or capped, never created by merging), so it is left out.
   std::vector<SwitchOffer>& offers = offers_;
   offers.clear();
-  // A free split with no node cap only counts free GPUs, which FleetState
-  // keeps per slot: no histogram needed.
-  const bool by_free_gpus = s.per_node == 0 && s.nodes == 0 && !s.exclusive;
+  // A free split needs no histogram: FleetState keeps free GPUs per slot.
   for (std::uint16_t cls : s.classes) {
     const unsigned count = state.classes()[cls].gpu_count;
     if (count < s.per_node) continue;
