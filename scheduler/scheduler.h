@@ -134,7 +134,11 @@ class Scheduler {
   std::optional<std::pair<Seconds, GpuTypeId>> earliest(const QueuedJob& job, Seconds now) const;
   void order_queue(Seconds now);
   void compact();
-  std::span<Entry> waiting();  // the queue past the started prefix
+  // Gathers the gone entries of the part of the queue this pass looked at
+  // (up to scanned_end_) into the skipped prefix.
+  void close_gaps();
+  void scanned(const Entry& e);  // the pass has looked at `e`
+  std::span<Entry> waiting();    // the queue past the started prefix
   std::vector<Start> fcfs(Seconds now);
   std::vector<Start> easy(Seconds now);
   std::vector<Start> conservative(Seconds now);
@@ -145,9 +149,10 @@ class Scheduler {
   std::unique_ptr<Placer> placer_;
   FleetState state_;
   Planner planner_;
-  std::vector<Entry> queue_;  // priority order (highest first), with gone entries
-  std::size_t gone_ = 0;      // entries marked gone
-  std::size_t head_ = 0;      // queue_[0, head_) are all gone
+  std::vector<Entry> queue_;     // priority order (highest first), with gone entries
+  std::size_t gone_ = 0;         // entries marked gone
+  std::size_t head_ = 0;         // queue_[0, head_) are all gone
+  std::size_t scanned_end_ = 0;  // one past the last entry this pass looked at
   // Running jobs in slots, reused through free_slots_; the index finds a
   // job's slot by its id.
   std::vector<Running> running_;
