@@ -138,11 +138,11 @@ std::optional<Placement> Scheduler::try_place(const Entry& e, Seconds now) {
   return p;
 }
 
-Start Scheduler::start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run) {
+void Scheduler::start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run) {
   state_.take(p);
   const Seconds end = now + std::max(Seconds{1}, run ? *run : options_.runtime(e.job, p));
   planner_.hold(p.gpu_type, now, end, planned_gpus(p));
-  Start s{.id = e.job.id, .placement = p, .expected_end = end};
+  started_.push_back(Start{.id = e.job.id, .placement = p, .expected_end = end});
   Running r{.id = e.job.id,
             .account = e.job.account,
             .placement = std::move(p),
@@ -159,7 +159,6 @@ Start Scheduler::start(Entry& e, Placement p, Seconds now, std::optional<Seconds
   }
   running_index_.insert(e.job.id, slot);
   retire(e);
-  return s;
 }
 
 void Scheduler::retire(Entry& e) {
@@ -239,34 +238,32 @@ void Scheduler::scanned(const Entry& e) {
   scanned_end_ = static_cast<std::size_t>(&e - queue_.data()) + 1;
 }
 
-std::vector<Start> Scheduler::schedule(Seconds now) {
+const std::vector<Start>& Scheduler::schedule(Seconds now) {
   planner_.advance(now);
   no_room_.clear();
   compact();
   order_queue(now);
   scanned_end_ = head_;
-  std::vector<Start> out;
+  started_.clear();
   if (options_.queue == "fcfs") {
-    out = fcfs(now);
+    fcfs(now);
   } else if (options_.queue == "easy") {
-    out = easy(now);
+    easy(now);
   } else {
-    out = conservative(now);
+    conservative(now);
   }
   close_gaps();
-  return out;
+  return started_;
 }
 
-std::vector<Start> Scheduler::fcfs(Seconds now) {
-  std::vector<Start> out;
+void Scheduler::fcfs(Seconds now) {
   for (Entry& e : waiting()) {
     scanned(e);
     if (e.gone) continue;
     std::optional<Placement> p = try_place(e, now);
     if (!p) break;
-    out.push_back(start(e, std::move(*p), now));
+    start(e, std::move(*p), now);
   }
-  return out;
 }
 
 void Scheduler::reserve(const QueuedJob& head, Seconds now) {
@@ -302,8 +299,7 @@ bool Scheduler::surely_delays(Entry& e, const QueuedJob& head, bool& checked, Se
   return now + *e.floor > reserved->at;
 }
 
-std::vector<Start> Scheduler::easy(Seconds now) {
-  std::vector<Start> out;
+void Scheduler::easy(Seconds now) {
   const Entry* head = nullptr;  // the first job that has to wait
   std::optional<EasyReservation>& reserved = easy_reservation_;
   bool checked = false;  // the reservation is looked at on first need
@@ -316,7 +312,7 @@ std::vector<Start> Scheduler::easy(Seconds now) {
     std::optional<Placement> p = try_place(e, now);
     if (!head) {
       if (p) {
-        out.push_back(start(e, std::move(*p), now));
+        start(e, std::move(*p), now);
         continue;
       }
       head = &e;
@@ -335,13 +331,11 @@ std::vector<Start> Scheduler::easy(Seconds now) {
       if (!clear && gpus > reserved->extra) continue;  // would delay the reservation
       if (!clear) reserved->extra -= gpus;
     }
-    out.push_back(start(e, std::move(*p), now, run));
+    start(e, std::move(*p), now, run);
   }
-  return out;
 }
 
-std::vector<Start> Scheduler::conservative(Seconds now) {
-  std::vector<Start> out;
+void Scheduler::conservative(Seconds now) {
   struct Hold {
     GpuTypeId type;
     Seconds from, to;
@@ -359,7 +353,7 @@ std::vector<Start> Scheduler::conservative(Seconds now) {
       if (std::optional<Placement> p = try_place(e, now)) {
         const Seconds run = std::max(Seconds{1}, options_.runtime(e.job, *p));
         if (planner_.earliest(p->gpu_type, now, run, planned_gpus(*p)) == now) {
-          out.push_back(start(e, std::move(*p), now, run));
+          start(e, std::move(*p), now, run);
           continue;
         }
       }
@@ -369,7 +363,6 @@ std::vector<Start> Scheduler::conservative(Seconds now) {
     planner_.hold(when->second, when->first, when->first + run, e.job.shape.total_gpus);
   }
   for (const Hold& h : holds) planner_.release(h.type, h.from, h.to, h.gpus);
-  return out;
 }
 
 }  // namespace flotilla

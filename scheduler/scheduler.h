@@ -83,8 +83,9 @@ class Scheduler {
   // requeues or fails them).
   std::vector<JobId> node_down(std::uint32_t node, Seconds now);
   void node_up(std::uint32_t node);
-  // Starts what the queue policy allows at `now`; the GPUs are taken.
-  std::vector<Start> schedule(Seconds now);
+  // Starts what the queue policy allows at `now`; the GPUs are taken. The
+  // list is valid until the next call (kept, not allocated per pass).
+  const std::vector<Start>& schedule(Seconds now);
 
   // The next time after `now` a waiting job's --switches wait runs out, if
   // any: schedule again then.
@@ -128,8 +129,9 @@ class Scheduler {
   bool surely_delays(Entry& e, const QueuedJob& head, bool& checked, Seconds now);
   // Marks a waiting entry gone (started or withdrawn).
   void retire(Entry& e);
-  // Takes the GPUs; `run` is the job's runtime on `p` when already known.
-  Start start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run = std::nullopt);
+  // Takes the GPUs and adds the start to started_; `run` is the job's
+  // runtime on `p` when already known.
+  void start(Entry& e, Placement p, Seconds now, std::optional<Seconds> run = std::nullopt);
   // Earliest start the planner sees for the job over its acceptable types.
   std::optional<std::pair<Seconds, GpuTypeId>> earliest(const QueuedJob& job, Seconds now) const;
   void order_queue(Seconds now);
@@ -139,9 +141,9 @@ class Scheduler {
   void close_gaps();
   void scanned(const Entry& e);  // the pass has looked at `e`
   std::span<Entry> waiting();    // the queue past the started prefix
-  std::vector<Start> fcfs(Seconds now);
-  std::vector<Start> easy(Seconds now);
-  std::vector<Start> conservative(Seconds now);
+  void fcfs(Seconds now);
+  void easy(Seconds now);
+  void conservative(Seconds now);
 
   const Fleet& fleet_;
   SchedulerOptions options_;
@@ -162,6 +164,7 @@ class Scheduler {
   // When the --switches waits of queued jobs run out (few jobs have one).
   std::multiset<Seconds> switch_wait_ends_;
   std::vector<PlacementRequest> no_room_;  // shapes that failed in this pass
+  std::vector<Start> started_;             // what this pass started
   // EASY's reservation for the first waiting job, kept across passes: only an
   // early end, a node going down or up, or a new first job can move it (later
   // jobs start only if they do not delay it, and planned ends change nothing

@@ -76,8 +76,7 @@ class Simulation {
     sched_ = std::move(sched).value();
 
     result_.jobs.resize(trace_.jobs.size());
-    end_seq_.assign(trace_.jobs.size(), 0);
-    held_.assign(trace_.jobs.size(), 0);
+    runs_.assign(trace_.jobs.size(), Run{});
     for (const NodeOutage& o : options_.outages) {
       push(o.down, EventKind::kNodeDown, o.node);
       push(o.up, EventKind::kNodeUp, o.node);
@@ -111,7 +110,7 @@ class Simulation {
         events_.pop();
         handle(e);
       }
-      for (Start& s : sched_->schedule(now)) started(s, now);
+      for (const Start& s : sched_->schedule(now)) started(s, now);
       wakeup = sched_->next_wakeup(now);
       sample(now);
       if (options_.progress && trace_.jobs.size() > 0 &&
@@ -138,7 +137,7 @@ class Simulation {
     return seq_;
   }
 
-  bool started_ever(std::size_t i) const { return end_seq_[i] > 0; }
+  bool started_ever(std::size_t i) const { return runs_[i].end_seq > 0; }
 
   // The MTBF of one GPU of the node's type; 0: the node never fails by chance.
   double mtbf_hours(std::uint32_t node) const {
@@ -274,19 +273,19 @@ class Simulation {
     rec.cost_micro_usd += cost_micro_usd(fleet_, s.placement, run);
     rec.energy_joules += PerfModel::energy_joules(s.placement, fleet_, run);
     busy_ += planned_gpus(s.placement);
-    held_[s.id] = planned_gpus(s.placement);
-    end_seq_[s.id] = push(rec.end, EventKind::kEnd, s.id);
+    runs_[s.id] =
+        Run{.end_seq = push(rec.end, EventKind::kEnd, s.id), .held = planned_gpus(s.placement)};
   }
 
   void finished(std::uint64_t id) {
-    busy_ -= held_[id];
-    held_[id] = 0;
+    busy_ -= runs_[id].held;
+    runs_[id].held = 0;
   }
 
   void handle(const Event& e) {
     switch (e.kind) {
       case EventKind::kEnd:
-        if (e.seq != end_seq_[e.id] || held_[e.id] == 0) return;  // killed earlier
+        if (e.seq != runs_[e.id].end_seq || runs_[e.id].held == 0) return;  // killed earlier
         sched_->end(e.id, e.at);
         finished(e.id);
         result_.jobs[e.id].outcome = JobOutcome::kCompleted;
@@ -347,12 +346,15 @@ class Simulation {
   std::vector<unsigned> largest_node_;
   MonotoneEventQueue<Event> events_;
   std::uint64_t seq_ = 0;
-  // Per job: the sequence number of the end event of its latest start (0:
-  // never started), so the end of a start that a failure cut short is ignored.
-  std::vector<std::uint64_t> end_seq_;
-  // Per job, indexed like the trace: the GPUs it holds while running (0 when
-  // not running).
-  std::vector<std::uint64_t> held_;
+  // Per job, indexed like the trace, side by side since every end event
+  // reads both (a cache miss each at a million jobs):
+  struct Run {
+    // The sequence number of the end event of its latest start (0: never
+    // started), so the end of a start that a failure cut short is ignored.
+    std::uint64_t end_seq = 0;
+    std::uint64_t held = 0;  // GPUs it holds while running (0 when not running)
+  };
+  std::vector<Run> runs_;
   std::uint64_t busy_ = 0;
   std::uint64_t nodes_down_ = 0;
 };

@@ -125,9 +125,9 @@ std::vector<Start> easy_run(std::uint64_t seed, bool floor, int* floors_asked) {
                         100 + static_cast<std::int64_t>(rng() % 3000)),
                     now);
     }
-    for (Start& st : sched->schedule(now)) {
+    for (const Start& st : sched->schedule(now)) {
       ends.emplace(st.expected_end, st.id);
-      all.push_back(std::move(st));
+      all.push_back(st);
     }
   }
   return all;
