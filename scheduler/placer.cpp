@@ -286,20 +286,26 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
   // classes, or capped, never created by merging), so it is left out.
   std::vector<SwitchOffer>& offers = offers_;
   offers.clear();
+  hists_.clear();
   // A free split needs no histogram: FleetState keeps free GPUs per slot.
   for (std::uint16_t cls : s.classes) {
     const unsigned count = state.classes()[cls].gpu_count;
     if (count < s.per_node) continue;
     const std::size_t run = offers.size();
     for (const FleetState::SwitchSlot& ss : state.switches_with_class(cls)) {
-      SwitchOffer o{.sw = ss.switch_id, .hist = {}, .capacity = 0};
       if (by_free_gpus) {
-        o.capacity = state.free_gpus_in(ss.slot);
-      } else {
-        s.add(o.hist, state.histogram(ss.slot), count);
-        o.capacity = s.capacity(o.hist);
+        const std::uint32_t free = state.free_gpus_in(ss.slot);
+        if (free > 0) offers.push_back({.sw = ss.switch_id, .capacity = free, .hist = 0});
+        continue;
       }
-      if (o.capacity > 0) offers.push_back(o);
+      Hist h{};
+      s.add(h, state.histogram(ss.slot), count);
+      if (const std::uint64_t capacity = s.capacity(h); capacity > 0) {
+        offers.push_back({.sw = ss.switch_id,
+                          .capacity = capacity,
+                          .hist = static_cast<std::uint32_t>(hists_.size())});
+        hists_.push_back(h);
+      }
     }
     // Each class lists its switches in fleet order: merge its run into the
     // sorted prefix (stable, so a switch keeps its classes in class order),
@@ -317,7 +323,10 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
     std::size_t out = 0;
     for (std::size_t i = 0; i < offers.size(); ++i) {
       if (out > 0 && offers[out - 1].sw == offers[i].sw) {
-        for (unsigned f = 0; f < kFreeSlots; ++f) offers[out - 1].hist[f] += offers[i].hist[f];
+        if (!by_free_gpus) {
+          Hist& into = hists_[offers[out - 1].hist];
+          for (unsigned f = 0; f < kFreeSlots; ++f) into[f] += hists_[offers[i].hist][f];
+        }
         offers[out - 1].capacity += offers[i].capacity;  // exact for free GPUs; recomputed below
       } else {
         offers[out++] = offers[i];
@@ -325,7 +334,7 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
     }
     offers.resize(out);
     if (!by_free_gpus) {
-      for (SwitchOffer& o : offers) o.capacity = s.capacity(o.hist);
+      for (SwitchOffer& o : offers) o.capacity = s.capacity(hists_[o.hist]);
     }
   }
 
@@ -352,7 +361,7 @@ std::optional<Placement> Placer::place_nodes(const FleetState& state, const Shap
     }
     Hist merged{};
     for (std::uint32_t i : order) {
-      for (unsigned f = 0; f < kFreeSlots; ++f) merged[f] += offers[i].hist[f];
+      for (unsigned f = 0; f < kFreeSlots; ++f) merged[f] += hists_[offers[i].hist][f];
     }
     return s.capacity(merged);
   };

@@ -129,12 +129,15 @@ class Placer {
   std::span<const TypeChoice> type_order(const Fleet& fleet);
 
   // Scratch space of place_nodes, kept to spare allocations on a hot path.
+  // A switch's offer is small, since a multi-node placement may list
+  // hundreds; its histogram, which a free split never needs, lies apart.
   struct SwitchOffer {
     std::uint32_t sw;
-    std::array<std::uint32_t, kFreeSlots> hist;  // this job's view of the switch
     std::uint64_t capacity;
+    std::uint32_t hist;  // this job's view of the switch: hists_[hist]
   };
   std::vector<SwitchOffer> offers_, merged_;
+  std::vector<std::array<std::uint32_t, kFreeSlots>> hists_;
   std::vector<ScopeCandidate> candidates_;
   std::vector<std::pair<std::size_t, std::size_t>> groups_;
   std::vector<std::uint32_t> order_;
