@@ -9,6 +9,7 @@
 
 #include "executor/inventory.h"
 #include "executor/job_runner.h"
+#include "executor/nvml.h"
 #include "scheduler/protocol.h"
 
 namespace flotilla::executor {
@@ -31,11 +32,14 @@ std::int64_t now_ms() {
 Status run_agent(const AgentOptions& options) {
   std::signal(SIGTERM, on_stop);
   std::signal(SIGINT, on_stop);
-  JobRunner runner;
+  // Opened once for the executor's life: inventory at registration, energy
+  // counters at every job's launch and end.
+  const Result<std::unique_ptr<Nvml>> nvml = Nvml::open();
+  JobRunner runner(nvml ? nvml->get() : nullptr);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   protocol::Register reg{.hostname = host};
-  if (Result<HostInventory> inv = read_host_inventory()) {
+  if (Result<HostInventory> inv = read_host_inventory(nvml)) {
     reg.cores = inv->cores;
     reg.cpus = inv->cpus;
     reg.memory_bytes = inv->memory_bytes;

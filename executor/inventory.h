@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/nvml.h"
 #include "scheduler/status.h"
 
 namespace flotilla::executor {
@@ -22,10 +23,10 @@ struct HostInventory {
 };
 
 // Cores and memory from hwloc (an error if hwloc cannot read the topology),
-// GPUs from the NVML library `nvml_library` opened at run time.
-Result<HostInventory> read_host_inventory(const char* nvml_library = "libnvidia-ml.so.1");
+// GPUs from `nvml`, or why there are none: what Nvml::open returned.
+Result<HostInventory> read_host_inventory(const Result<std::unique_ptr<Nvml>>& nvml);
 
-// The names of the GPUs NVML sees, or why NVML cannot be used.
-Result<std::vector<std::string>> nvml_gpu_names(const char* nvml_library);
+// The names of the GPUs NVML sees ("unknown" for one it cannot name).
+Result<std::vector<std::string>> nvml_gpu_names(const Nvml& nvml);
 
 }  // namespace flotilla::executor

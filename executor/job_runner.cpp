@@ -43,6 +43,21 @@ Result<int> open_output(const std::string& path, bool append) {
   return fd;
 }
 
+// The energy between two readings of the same GPUs, rounded to the nearest
+// joule; nothing if the second could not be taken or a counter went back (the
+// driver was reloaded, which restarts it).
+std::optional<std::uint64_t> joules_between(
+    const std::vector<std::uint64_t>& start_mj,
+    const std::optional<std::vector<std::uint64_t>>& end_mj) {
+  if (!end_mj) return std::nullopt;
+  std::uint64_t mj = 0;
+  for (std::size_t i = 0; i < start_mj.size(); ++i) {
+    if ((*end_mj)[i] < start_mj[i]) return std::nullopt;
+    mj += (*end_mj)[i] - start_mj[i];
+  }
+  return (mj + 500) / 1000;
+}
+
 }  // namespace
 
 JobRunner::~JobRunner() {
@@ -147,6 +162,8 @@ Status JobRunner::launch(const protocol::Launch& spec, std::int64_t now_ms) {
   }
   job.pid = pid;
   job.kill_wait_ms = spec.kill_wait_ms;
+  job.gpus = spec.gpus;
+  job.energy_at_launch_mj = energy_mj(job.gpus);
   if (spec.time_limit_ms > 0) {
     job.limit_at_ms = now_ms + spec.time_limit_ms;
     if (spec.warn_signal > 0) {
@@ -205,11 +222,28 @@ std::vector<protocol::JobExit> JobRunner::reap() {
         .job_id = it->first, .timed_out = job.timed_out, .cancelled = job.cancelled};
     if (WIFEXITED(status)) e.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) e.signal = WTERMSIG(status);
+    if (job.energy_at_launch_mj)
+      e.energy_j = joules_between(*job.energy_at_launch_mj, energy_mj(job.gpus));
     for (const std::string& f : job.files) ::unlink(f.c_str());
     done.push_back(std::move(e));
     it = jobs_.erase(it);
   }
   return done;
+}
+
+std::optional<std::vector<std::uint64_t>> JobRunner::energy_mj(
+    const std::vector<std::uint32_t>& gpus) const {
+  if (!nvml_ || gpus.empty()) return std::nullopt;
+  std::vector<std::uint64_t> mj;
+  for (std::uint32_t g : gpus) {
+    Result<Nvml::Device> dev = nvml_->device_at(g);
+    // Boards before Volta have no energy counter (NVML_ERROR_NOT_SUPPORTED):
+    // a job's figure is all its GPUs or none, never a part that looks whole.
+    std::optional<std::uint64_t> counter = dev ? nvml_->total_energy_mj(*dev) : std::nullopt;
+    if (!counter) return std::nullopt;
+    mj.push_back(*counter);
+  }
+  return mj;
 }
 
 std::vector<std::uint64_t> JobRunner::running() const {

@@ -2,8 +2,9 @@
 // shebang, in the submit directory, with the environment, stdout/stderr files
 // and process group the controller asked for), enforces time limits and
 // cancels (SIGTERM, grace, SIGKILL to the whole process group, --signal warnings
-// before the limit) and reaps them into JobExit reports. No MPI and no clock
-// of its own: the agent passes `now` in, so tests drive it directly.
+// before the limit) and reaps them into JobExit reports, with the energy its
+// GPUs used where NVML counts it. No MPI and no clock of its own: the agent
+// passes `now` in, so tests drive it directly.
 // Owns its child processes; not thread-safe, one per executor.
 #pragma once
 
@@ -11,8 +12,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
+#include "executor/nvml.h"
 #include "scheduler/protocol.h"
 #include "scheduler/status.h"
 
@@ -20,7 +23,8 @@ namespace flotilla::executor {
 
 class JobRunner {
  public:
-  JobRunner() = default;
+  // `nvml` (may be null: no energy figures) must outlive the runner.
+  explicit JobRunner(const Nvml* nvml = nullptr) : nvml_(nvml) {}
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
   ~JobRunner();  // kills every job still running
@@ -35,7 +39,9 @@ class JobRunner {
   // Sends due --signal warnings, time-limit SIGTERMs and SIGKILLs.
   void tick(std::int64_t now_ms);
   // Jobs whose script ended since the last call; what was left of their
-  // process groups is killed.
+  // process groups is killed. A report carries energy_j, what NVML's energy
+  // counters of the job's GPUs (Launch::gpus) rose by between its launch and
+  // now, only where every one of them could be read both times.
   std::vector<protocol::JobExit> reap();
 
   std::vector<std::uint64_t> running() const;
@@ -48,8 +54,12 @@ class JobRunner {
     int warn_signal = 0;
     bool timed_out = false, cancelled = false;
     std::vector<std::string> files;  // spool files removed when it ends
+    std::vector<std::uint32_t> gpus;
+    std::optional<std::vector<std::uint64_t>> energy_at_launch_mj;  // one per GPU
   };
   void terminate(Job& job, std::int64_t now_ms);
+  std::optional<std::vector<std::uint64_t>> energy_mj(const std::vector<std::uint32_t>& gpus) const;
+  const Nvml* nvml_;
   std::map<std::uint64_t, Job> jobs_;
 };
 

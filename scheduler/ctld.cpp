@@ -267,7 +267,9 @@ class Controller {
   void persist(const LiveJob& job);
   void enqueue(LiveJob& job);
   void start(LiveJob& job, const Start& s);
-  void finish(LiveJob& job, const std::string& state, Fault fault);
+  // `energy_j`: what the first node's executor counted (JobExit::energy_j).
+  void finish(LiveJob& job, const std::string& state, Fault fault,
+              std::optional<std::uint64_t> energy_j = std::nullopt);
   void node_failed(LiveJob& job);
   void node_down(std::uint32_t node, const std::string& reason);
   // Whether job's dependencies are met: 1 yes, 0 not yet, -1 never.
@@ -275,7 +277,7 @@ class Controller {
   Json view(const LiveJob& job) const;
   protocol::Launch launch_of(const LiveJob& job) const;
   std::string expand_pattern(const std::string& pattern, const LiveJob& job) const;
-  void send(int rank, const Json& message) { outbox_.emplace_back(rank, message); }
+  void send(int rank, const Json& message) { unsent_.emplace_back(rank, message); }
   int rank_of(std::uint32_t node) const { return static_cast<int>(node) + 1; }
   void tx();
 
@@ -300,7 +302,8 @@ class Controller {
     protocol::Register inventory;  // what its executor found at registration
   };
   std::vector<NodeLive> node_live_;
-  std::vector<std::pair<int, Json>> outbox_;
+  std::vector<std::pair<int, Json>> unsent_;  // until this turn's commit
+  protocol::MpiOutbox mpi_;
   bool dirty_ = true;
   bool stop_ = false;
   std::uint32_t controller_uid_ = ::getuid();
@@ -336,8 +339,16 @@ Status Controller::run() {
     schedule();
     flush();
   }
-  for (int r = 1; r < world_; ++r)
-    (void)protocol::mpi_send(r, protocol::to_json(protocol::Shutdown{}));
+  // Executors beyond the fleet were told at start. One that has not taken its
+  // message within a heartbeat timeout is hung; mpirun ends it with us.
+  for (int r = 1; r <= static_cast<int>(node_live_.size()) && r < world_; ++r)
+    send(r, protocol::to_json(protocol::Shutdown{}));
+  flush();
+  const std::int64_t give_up = now_ms() + options_.heartbeat_timeout.count();
+  while (mpi_.pending() > 0 && now_ms() < give_up) {
+    ::usleep(1000);
+    mpi_.progress();
+  }
   ::close(listen_fd_);
   ::unlink(options_.socket_path.c_str());
   return Status::ok();
@@ -929,7 +940,9 @@ protocol::Launch Controller::launch_of(const LiveJob& j) const {
   }
   std::string devices;
   for (unsigned g = 0; g < kMaxGpusPerNode; ++g) {
-    if (first.gpu_mask >> g & 1u) devices += (devices.empty() ? "" : ",") + std::to_string(g);
+    if (!(first.gpu_mask >> g & 1u)) continue;
+    devices += (devices.empty() ? "" : ",") + std::to_string(g);
+    l.gpus.push_back(g);
   }
   const std::string nodelist = compress_hostlist(names);
   for (const std::string& e : j.env) {
@@ -999,7 +1012,8 @@ protocol::Launch Controller::launch_of(const LiveJob& j) const {
   return l;
 }
 
-void Controller::finish(LiveJob& j, const std::string& state, Fault fault) {
+void Controller::finish(LiveJob& j, const std::string& state, Fault fault,
+                        std::optional<std::uint64_t> energy_j) {
   const std::int64_t now = now_ms();
   const bool ran = j.state == "RUNNING";
   if (j.queued) {
@@ -1031,6 +1045,9 @@ void Controller::finish(LiveJob& j, const std::string& state, Fault fault) {
                     .outcome = outcome,
                     .fault = fault,
                     .run = j.restarts};
+      // Only the first node's executor runs the script and reads the
+      // counters; a shared GPU's counter also counts its other jobs.
+      if (&a == &j.allocs.front() && a.milli == 1000) m.energy_j = energy_j;
       if (Status s = store_->add_usage(m); !s) stop_ = true;
     }
   }
@@ -1066,6 +1083,11 @@ void Controller::node_down(std::uint32_t node, const std::string& reason) {
   if (!n.up) return;
   n.up = false;
   n.reason = reason;
+  // What it was still to be told is moot: its jobs end here, and copies it
+  // may still run are cancelled when it speaks again (handle_executor).
+  const int rank = rank_of(node);
+  std::erase_if(unsent_, [&](const auto& m) { return m.first == rank; });
+  mpi_.cancel(rank);
   for (JobId id : scheduler_->node_down(node, Seconds(now_ms() / 1000))) {
     LiveJob& j = jobs_.at(id);
     // The other nodes of a multi-node job stop too.
@@ -1109,17 +1131,18 @@ void Controller::handle_executor(const protocol::Received& in) {
   j.exit_code = e->exit_code;
   j.signal = e->signal;
   j.error = e->error;
+  std::string state = "COMPLETED";
   if (!e->error.empty()) {
-    finish(j, "FAILED", Fault::kUser);
+    state = "FAILED";
   } else if (e->cancelled || j.cancel_requested) {
-    finish(j, "CANCELLED", Fault::kUser);
+    state = "CANCELLED";
   } else if (e->timed_out) {
-    finish(j, "TIMEOUT", Fault::kUser);
+    state = "TIMEOUT";
   } else if (e->signal != 0 || e->exit_code != 0) {
-    finish(j, "FAILED", Fault::kUser);
-  } else {
-    finish(j, "COMPLETED", Fault::kNone);
+    state = "FAILED";
   }
+  // The GPUs used their energy however the job ended.
+  finish(j, state, state == "COMPLETED" ? Fault::kNone : Fault::kUser, e->energy_j);
 }
 
 void Controller::check_heartbeats() {
@@ -1141,8 +1164,9 @@ void Controller::flush() {
       return;
     }
   }
-  for (auto& [rank, message] : outbox_) (void)protocol::mpi_send(rank, message);
-  outbox_.clear();
+  for (auto& [rank, message] : unsent_) (void)mpi_.post(rank, message);
+  unsent_.clear();
+  mpi_.progress();
   for (auto it = clients_.begin(); it != clients_.end();) {
     Client& c = it->second;
     while (!c.out.empty()) {

@@ -1,6 +1,8 @@
 // SQLite job store (see job_store.h).
 #include "scheduler/job_store.h"
 
+#include <vector>
+
 namespace flotilla {
 
 namespace {
@@ -23,18 +25,34 @@ CREATE TABLE IF NOT EXISTS usage (
   outcome TEXT NOT NULL,
   fault TEXT NOT NULL,
   run INTEGER NOT NULL DEFAULT 0,
+  energy_j INTEGER,
   PRIMARY KEY (job_id, node, run)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 )sql";
 
-// A store written before runs were counted keyed usage by (job, node) only:
-// kSchema makes the new table beside the renamed old one, whose records
-// become run 0, all in one transaction.
-constexpr const char* kRunsBefore =
-    "BEGIN IMMEDIATE; ALTER TABLE usage RENAME TO usage_before_runs;";
-constexpr const char* kRunsAfter =
-    "INSERT INTO usage SELECT *, 0 FROM usage_before_runs; DROP TABLE usage_before_runs; COMMIT;";
+// Stores written by earlier versions lack a column of kSchema's usage table;
+// each migration is told by its column and runs in one transaction.
+struct Migration {
+  const char* column;
+  const char* what;
+  std::vector<const char*> steps;
+};
+
+// Before runs were counted, usage was keyed by (job, node) only: kSchema
+// makes the new table beside the renamed old one, whose records become run 0.
+// Before energy was measured there was no energy_j: NULL, not measured.
+const Migration kMigrations[] = {
+    {"run",
+     "adding runs to the usage table",
+     {"BEGIN IMMEDIATE; ALTER TABLE usage RENAME TO usage_before_runs;", kSchema,
+      "INSERT INTO usage (job_id, node, provider, gpu_type, gpus, start, \"end\", gpu_seconds, "
+      "outcome, fault, run) SELECT *, 0 FROM usage_before_runs; DROP TABLE usage_before_runs; "
+      "COMMIT;"}},
+    {"energy_j",
+     "adding energy to the usage table",
+     {"BEGIN IMMEDIATE; ALTER TABLE usage ADD COLUMN energy_j INTEGER; COMMIT;"}},
+};
 
 }  // namespace
 
@@ -52,11 +70,13 @@ Result<std::unique_ptr<JobStore>> JobStore::open(const std::string& path) {
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema}) {
     if (Status s = store->exec(sql); !s) return Status::error(path + ": " + s.message());
   }
-  if (!store->exec("SELECT run FROM usage LIMIT 0")) {
-    for (const char* sql : {kRunsBefore, kSchema, kRunsAfter}) {
+  for (const Migration& m : kMigrations) {
+    const std::string probe = std::string("SELECT ") + m.column + " FROM usage LIMIT 0";
+    if (store->exec(probe.c_str())) continue;
+    for (const char* sql : m.steps) {
       if (Status s = store->exec(sql); !s) {
         (void)store->exec("ROLLBACK");
-        return Status::error(path + ": adding runs to the usage table: " + s.message());
+        return Status::error(path + ": " + m.what + ": " + s.message());
       }
     }
   }
@@ -67,9 +87,10 @@ Result<std::unique_ptr<JobStore>> JobStore::open(const std::string& path) {
   }
   // A record is written again only for the same run (a restart that
   // reconciles what it already wrote); each requeued run has its own.
-  if (Status s =
-          store->prepare("INSERT OR REPLACE INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         &store->add_usage_);
+  if (Status s = store->prepare(
+          "INSERT OR REPLACE INTO usage (job_id, node, provider, gpu_type, gpus, start, \"end\", "
+          "gpu_seconds, outcome, fault, run, energy_j) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          &store->add_usage_);
       !s) {
     return s;
   }
@@ -133,6 +154,11 @@ Status JobStore::add_usage(const MeterRecord& r) {
   sqlite3_bind_text(s, 9, outcome.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s, 10, fault.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(s, 11, r.run);
+  if (r.energy_j) {
+    sqlite3_bind_int64(s, 12, static_cast<sqlite3_int64>(*r.energy_j));
+  } else {
+    sqlite3_bind_null(s, 12);
+  }
   if (sqlite3_step(s) != SQLITE_DONE) return error("write usage");
   return Status::ok();
 }
@@ -171,8 +197,8 @@ Result<std::vector<MeterRecord>> JobStore::usage_between(std::int64_t from, std:
   sqlite3_stmt* s = nullptr;
   if (Status st = prepare(
           "SELECT job_id, node, provider, gpu_type, gpus, start, \"end\", gpu_seconds, outcome, "
-          "fault, run FROM usage WHERE \"end\" >= ? AND \"end\" < ? ORDER BY start, job_id, node, "
-          "run",
+          "fault, run, energy_j FROM usage WHERE \"end\" >= ? AND \"end\" < ? "
+          "ORDER BY start, job_id, node, run",
           &s);
       !st) {
     return st;
@@ -198,6 +224,8 @@ Result<std::vector<MeterRecord>> JobStore::usage_between(std::int64_t from, std:
     r.outcome = find_end_state(text(8)).value_or(JobEndState::kFailed);
     r.fault = find_fault(text(9)).value_or(Fault::kNone);
     r.run = static_cast<std::uint32_t>(sqlite3_column_int64(s, 10));
+    if (sqlite3_column_type(s, 11) != SQLITE_NULL)
+      r.energy_j = static_cast<std::uint64_t>(sqlite3_column_int64(s, 11));
     out.push_back(std::move(r));
   }
   sqlite3_finalize(s);

@@ -110,6 +110,7 @@ std::string to_json_line(const MeterRecord& r) {
   j["outcome"] = end_state_name(r.outcome);
   j["fault"] = fault_name(r.fault);
   if (r.run > 0) j["run"] = r.run;  // first runs keep the shorter, original form
+  if (r.energy_j) j["energy_j"] = *r.energy_j;
   return j.dump();
 }
 
@@ -125,13 +126,13 @@ Result<MeterRecord> parse_meter_record(std::string_view json_line) {
     if (!s) return s.status();
     *out = std::move(s).value();
   }
-  constexpr auto kMaxTime = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  constexpr auto kInt64Max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   Result<std::uint64_t> gpus = unsigned_field(j, "gpus", std::numeric_limits<std::uint32_t>::max());
   if (!gpus) return gpus.status();
   if (*gpus == 0) return Status::error("'gpus' must be at least 1");
-  Result<std::uint64_t> start = unsigned_field(j, "start", kMaxTime);
+  Result<std::uint64_t> start = unsigned_field(j, "start", kInt64Max);
   if (!start) return start.status();
-  Result<std::uint64_t> end = unsigned_field(j, "end", kMaxTime);
+  Result<std::uint64_t> end = unsigned_field(j, "end", kInt64Max);
   if (!end) return end.status();
   Result<std::uint64_t> gpu_seconds =
       unsigned_field(j, "gpu_seconds", std::numeric_limits<std::uint64_t>::max());
@@ -167,6 +168,12 @@ Result<MeterRecord> parse_meter_record(std::string_view json_line) {
     Result<std::uint64_t> run = unsigned_field(j, "run", std::numeric_limits<std::uint32_t>::max());
     if (!run) return run.status();
     r.run = static_cast<std::uint32_t>(*run);
+  }
+  if (j.contains("energy_j")) {
+    // The job store keeps it as SQLite's signed 64-bit integer.
+    Result<std::uint64_t> energy = unsigned_field(j, "energy_j", kInt64Max);
+    if (!energy) return energy.status();
+    r.energy_j = *energy;
   }
   return r;
 }

@@ -3,16 +3,18 @@
 // makes them from a Slurm accounting export, and the reward model reads them.
 //
 // On disk: JSON Lines, one object per run of a job per node, every field
-// required but `run`:
+// required but `run` and `energy_j`:
 //   {"job_id":"4242","provider":"acme","node":"gpu017","gpu_type":"H100-SXM",
 //    "gpus":8,"start":1764201600,"end":1764205200,"gpu_seconds":28800,
-//    "outcome":"completed","fault":"none","run":0}
+//    "outcome":"completed","fault":"none","run":1,"energy_j":9720000}
 // job_id is a string so that array tasks ("4242_7") keep Slurm's spelling;
 // start and end are Unix seconds; gpu_seconds may be less than
 // gpus * (end - start) for shared (fractional) GPUs, never more. `run` counts
 // the job's requeues before this run (absent means 0, and 0 is not written),
 // so a run lost to a node failure keeps its provider-fault record when the
-// job runs on that node again.
+// job runs on that node again. `energy_j` is what the run's GPUs on this node
+// used, in whole joules (NVML's counters, rounded to the nearest joule),
+// written only where it was measured: absent means unknown, never zero.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +61,7 @@ struct MeterRecord {
   JobEndState outcome = JobEndState::kCompleted;
   Fault fault = Fault::kNone;
   std::uint32_t run = 0;
+  std::optional<std::uint64_t> energy_j;
 
   friend bool operator==(const MeterRecord&, const MeterRecord&) = default;
 };
@@ -69,7 +72,8 @@ std::string to_json_line(const MeterRecord& r);
 // Parses and checks one line. Errors name the field and the reason, without a
 // file position: a missing field, a wrong type, a negative or overflowing
 // number, end before start, gpu_seconds above gpus * (end - start), an
-// unknown outcome or fault, a completed job blamed on someone.
+// unknown outcome or fault, a completed job blamed on someone, an energy_j
+// that is not a whole number of joules.
 Result<MeterRecord> parse_meter_record(std::string_view json_line);
 
 // Reads a whole JSON Lines file (blank lines skipped). Errors are

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 namespace flotilla::protocol {
 
@@ -246,6 +247,7 @@ Json to_json(const Launch& m) {
           {"args", m.args},
           {"work_dir", m.work_dir},
           {"env", m.env},
+          {"gpus", m.gpus},
           {"stdout", m.stdout_path},
           {"stderr", m.stderr_path},
           {"append", m.append},
@@ -258,9 +260,11 @@ Json to_json(const Cancel& m) {
   return {{"type", "cancel"}, {"job_id", m.job_id}};
 }
 Json to_json(const JobExit& m) {
-  return {{"type", "exit"},     {"job_id", m.job_id},       {"exit_code", m.exit_code},
-          {"signal", m.signal}, {"timed_out", m.timed_out}, {"cancelled", m.cancelled},
-          {"error", m.error}};
+  Json j = {{"type", "exit"},     {"job_id", m.job_id},       {"exit_code", m.exit_code},
+            {"signal", m.signal}, {"timed_out", m.timed_out}, {"cancelled", m.cancelled},
+            {"error", m.error}};
+  if (m.energy_j) j["energy_j"] = *m.energy_j;
+  return j;
 }
 Json to_json(const Shutdown&) {
   return {{"type", "shutdown"}};
@@ -297,6 +301,7 @@ Result<Message> parse_message(std::string_view text) {
     in.get("args", m.args);
     in.get("work_dir", m.work_dir);
     in.get("env", m.env);
+    in.get("gpus", m.gpus);
     in.get("stdout", m.stdout_path);
     in.get("stderr", m.stderr_path);
     in.get("append", m.append);
@@ -317,6 +322,7 @@ Result<Message> parse_message(std::string_view text) {
     in.get("timed_out", m.timed_out);
     in.get("cancelled", m.cancelled);
     in.get("error", m.error);
+    in.get("energy_j", m.energy_j);
     out = std::move(m);
   } else if (type == "shutdown") {
     out = Shutdown{};
@@ -347,6 +353,60 @@ std::optional<Received> mpi_poll() {
   MPI_Recv(r.text.data(), count, MPI_CHAR, st.MPI_SOURCE, kMpiTag, MPI_COMM_WORLD,
            MPI_STATUS_IGNORE);
   return r;
+}
+
+struct MpiOutbox::Send {
+  int rank = 0;
+  // Behind a pointer so that its address stays put while MPI reads it and
+  // sends_ grows.
+  std::unique_ptr<const std::string> bytes;
+  MPI_Request request = MPI_REQUEST_NULL;
+  bool cancelled = false;
+};
+
+MpiOutbox::MpiOutbox() = default;
+
+MpiOutbox::~MpiOutbox() {
+  // A send still incomplete here is to a rank that stopped reading. Its
+  // request is released (MPI may still complete it in the background), so
+  // its bytes are left for the process's exit rather than freed under MPI.
+  for (Send& s : sends_) {
+    MPI_Request_free(&s.request);
+    (void)s.bytes.release();
+  }
+}
+
+Status MpiOutbox::post(int rank, const Json& message) {
+  Send s{.rank = rank, .bytes = std::make_unique<const std::string>(message.dump())};
+  if (MPI_Isend(s.bytes->data(), static_cast<int>(s.bytes->size()), MPI_CHAR, rank, kMpiTag,
+                MPI_COMM_WORLD, &s.request) != MPI_SUCCESS) {
+    return Status::error("MPI_Isend to rank " + std::to_string(rank) + " failed");
+  }
+  sends_.push_back(std::move(s));
+  return Status::ok();
+}
+
+void MpiOutbox::progress() {
+  std::erase_if(sends_, [](Send& s) {
+    int done = 0;
+    MPI_Test(&s.request, &done, MPI_STATUS_IGNORE);
+    return done != 0;
+  });
+}
+
+std::size_t MpiOutbox::pending() const {
+  return sends_.size();
+}
+
+void MpiOutbox::cancel(int rank) {
+  // MPI_Cancel only marks the request; completion (delivered or cancelled)
+  // is still seen by MPI_Test in progress().
+  for (Send& s : sends_) {
+    if (s.rank == rank && !s.cancelled) {
+      MPI_Cancel(&s.request);
+      s.cancelled = true;
+    }
+  }
 }
 
 }  // namespace flotilla::protocol

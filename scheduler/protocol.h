@@ -92,6 +92,7 @@ struct Launch {
   std::vector<std::string> args;  // after the script
   std::string work_dir;
   std::vector<std::string> env;          // "NAME=VALUE", the whole environment
+  std::vector<std::uint32_t> gpus;       // this node's GPUs, as CUDA_VISIBLE_DEVICES names them
   std::string stdout_path, stderr_path;  // absolute; equal paths share one file
   bool append = false;                   // --open-mode=append
   std::int64_t time_limit_ms = 0;        // 0: unlimited
@@ -111,6 +112,9 @@ struct JobExit {
   bool timed_out = false;
   bool cancelled = false;
   std::string error;  // why the launch failed; empty otherwise
+  // What the job's GPUs used, from NVML's energy counters (Volta and newer),
+  // rounded to the nearest joule; absent where NVML could not count it.
+  std::optional<std::uint64_t> energy_j;
 };
 struct Shutdown {};
 
@@ -124,12 +128,41 @@ Json to_json(const Shutdown& m);
 using Message = std::variant<Register, Heartbeat, Launch, Cancel, JobExit, Shutdown>;
 Result<Message> parse_message(std::string_view text);
 
-// MPI transport: blocking send, non-blocking receive from any rank.
+// MPI transport: blocking send (executors to the controller, which always
+// receives), non-blocking receive from any rank.
 Status mpi_send(int rank, const Json& message);
 struct Received {
   int rank = 0;
   std::string text;
 };
 std::optional<Received> mpi_poll();
+
+// The controller's sends, non-blocking: MPI_Send of a message above the
+// eager limit (a launch with the submitter's environment is often one) waits
+// for the receiver, and an executor that is hung or stopped but not yet
+// marked down would stall the whole controller loop. Each message is sent
+// with MPI_Isend and its bytes stay here, untouched, until MPI_Test says the
+// send completed. MPI keeps messages to one rank in posting order.
+// Not thread-safe; one per controller, destroyed before MPI_Finalize.
+class MpiOutbox {
+ public:
+  MpiOutbox();
+  ~MpiOutbox();
+  MpiOutbox(const MpiOutbox&) = delete;
+  MpiOutbox& operator=(const MpiOutbox&) = delete;
+
+  Status post(int rank, const Json& message);
+  // Tests every send once and forgets the completed ones; never blocks.
+  void progress();
+  // For a rank given up on (its node was marked down): asks MPI to cancel
+  // its sends. Open MPI (ob1) does not cancel sends, so each one stays here
+  // until it completes, whenever the rank reads it, or until the end.
+  void cancel(int rank);
+  std::size_t pending() const;
+
+ private:
+  struct Send;
+  std::vector<Send> sends_;  // in posting order
+};
 
 }  // namespace flotilla::protocol

@@ -1,5 +1,7 @@
 // JobRunner: real fork/exec of batch scripts, their environment and output
-// files, time limits and cancels with real signals, and launch failures.
+// files, time limits and cancels with real signals, launch failures, and the
+// energy of a job's GPUs from NVML (the stand-in of fake_nvml.cpp: CI machines
+// have no NVIDIA driver).
 #include "executor/job_runner.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "tests/executor/fake_nvml.h"
 
 namespace flotilla::executor {
 namespace {
@@ -160,6 +164,47 @@ TEST_F(JobRunnerTest, ALaunchThatCannotRunSaysWhy) {
   ASSERT_FALSE(s);
   EXPECT_NE(s.message().find("submit directory"), std::string::npos) << s.message();
   EXPECT_TRUE(r.running().empty());
+}
+
+// One rise of GPU 1's and GPU 3's counters (20.3 J and 80.3 J), none of
+// the GPUs the job was not given, rounded once to the nearest joule.
+TEST_F(JobRunnerTest, EnergyIsWhatTheCountersOfItsGpusRoseBy) {
+  testing::script_fake_nvml(0, true);
+  const Result<std::unique_ptr<Nvml>> nvml = Nvml::open(testing::kFakeNvml);
+  ASSERT_TRUE(nvml) << nvml.message();
+  JobRunner r(nvml->get());
+  protocol::Launch l = spec(8, "#!/bin/sh\nexit 0\n");
+  l.gpus = {1, 3};
+  ASSERT_TRUE(r.launch(l, now_ms()));
+  const protocol::JobExit e = wait(r);
+  EXPECT_EQ(testing::fake_nvml_rise_mj(1) + testing::fake_nvml_rise_mj(3), 100'600u);
+  EXPECT_EQ(e.energy_j, 101u);
+}
+
+// Absent, never zero: without NVML, on boards without the counter (before
+// Volta), when the counter could not be read at the end, for a GPU NVML does
+// not know.
+TEST_F(JobRunnerTest, WithoutEveryCounterNoEnergyIsReported) {
+  const auto energy = [&](const Nvml* nvml, std::vector<std::uint32_t> gpus, bool lost_at_end) {
+    JobRunner r(nvml);
+    protocol::Launch l = spec(9, "#!/bin/sh\nexit 0\n");
+    l.gpus = std::move(gpus);
+    EXPECT_TRUE(r.launch(l, now_ms()));
+    if (lost_at_end) testing::script_fake_nvml(0, false);
+    const std::optional<std::uint64_t> j = wait(r).energy_j;
+    testing::script_fake_nvml(0, true);
+    return j;
+  };
+  testing::script_fake_nvml(0, true);
+  const Result<std::unique_ptr<Nvml>> nvml = Nvml::open(testing::kFakeNvml);
+  ASSERT_TRUE(nvml) << nvml.message();
+  ASSERT_EQ(energy(nvml->get(), {0}, false), 10u) << "the stand-in counts";
+  EXPECT_EQ(energy(nullptr, {0}, false), std::nullopt);
+  EXPECT_EQ(energy(nvml->get(), {0}, true), std::nullopt);
+  EXPECT_EQ(energy(nvml->get(), {0, 7}, false), std::nullopt);
+  EXPECT_EQ(energy(nvml->get(), {}, false), std::nullopt);
+  testing::script_fake_nvml(0, false);
+  EXPECT_EQ(energy(nvml->get(), {0}, false), std::nullopt);
 }
 
 }  // namespace

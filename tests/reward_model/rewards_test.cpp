@@ -5,8 +5,11 @@
 #include "reward_model/rewards.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <random>
 
@@ -104,6 +107,35 @@ TEST(Rewards, CarryReachesTheProviderTheNextEpoch) {
   Result<Statement> wrong = compute_statement(in);
   ASSERT_FALSE(wrong);
   EXPECT_NE(wrong.message().find("carry-from statement is for epoch 0"), std::string::npos);
+}
+
+// Metering records that carry energy_j (the live controller writes it where
+// NVML measured it) are read as before: energy earns nothing by itself.
+TEST(Rewards, EnergyInTheMeterRecordsChangesNoAmount) {
+  const EpochFiles plain = example(0);
+  EpochFiles with_energy = plain;
+  with_energy.meter = (std::filesystem::temp_directory_path() /
+                       ("rewards_energy_" + std::to_string(::getpid()) + ".jsonl"))
+                          .string();
+  {
+    std::ifstream in(plain.meter);
+    std::ofstream out(with_energy.meter);
+    std::uint64_t joules = 1000;
+    for (std::string line; std::getline(in, line);) {
+      if (line.find('{') != std::string::npos) {
+        line.insert(line.rfind('}'), ",\"energy_j\":" + std::to_string(joules++));
+      }
+      out << line << '\n';
+    }
+  }
+  Result<Statement> a = statement_from_files(plain);
+  Result<Statement> b = statement_from_files(with_energy);
+  std::filesystem::remove(with_energy.meter);
+  ASSERT_TRUE(a) << a.message();
+  ASSERT_TRUE(b) << b.message();
+  EXPECT_EQ(b->merkle_root, a->merkle_root);
+  EXPECT_EQ(sum_paid(*b), sum_paid(*a));
+  EXPECT_EQ(sum_carry(*b), sum_carry(*a));
 }
 
 Digest by_index(std::size_t i) {

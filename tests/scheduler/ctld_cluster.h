@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "scheduler/protocol.h"
 #include "tests/run_flotilla.h"
@@ -41,12 +43,19 @@ class CtldCluster {
   // " --socket PATH", for command lines.
   std::string sock() const { return " --socket '" + socket() + "'"; }
 
+  // Sets a variable in the environment of mpirun and so of every rank; call
+  // before start().
+  void set_env(std::string name, std::string value) {
+    env_.emplace_back(std::move(name), std::move(value));
+  }
+
   // Starts mpirun and waits until the controller answers (false after 60 s).
   bool start(int heartbeat_timeout_s = 10, int heartbeat_interval_ms = 1000) {
     mpirun_ = ::fork();
     if (mpirun_ == 0) {
       ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
       ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+      for (const auto& [name, value] : env_) ::setenv(name.c_str(), value.c_str(), 1);
       const std::string log = (dir_ / "ctld.log").string();
       std::freopen(log.c_str(), "a", stdout);
       std::freopen(log.c_str(), "a", stderr);
@@ -165,6 +174,7 @@ class CtldCluster {
   }
   std::string fleet_;
   int executors_ = 3;
+  std::vector<std::pair<std::string, std::string>> env_;
   std::filesystem::path dir_;
   pid_t mpirun_ = 0;
   int controller_pid_ = 0;

@@ -3,6 +3,7 @@
 // SQLite, the real socket, the real client commands.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -609,6 +610,136 @@ TEST(CtldTest, Kill9OfTheControllerLosesNoJobAndRunsNoneTwice) {
   int restarted = 0;
   for (const Json& j : jobs) restarted += j.at("restarts").get<int>();
   EXPECT_GT(node_fail + restarted, 0);
+}
+
+// The controller's answer to `request` within `seconds`, or why none came: a
+// controller stuck in a blocking MPI send answers nothing at all.
+Result<Json> call_within(const CtldCluster& c, const Json& request, int seconds) {
+  Result<int> fd = protocol::connect_socket(c.socket());
+  if (!fd) return fd.status();
+  const timeval limit{.tv_sec = seconds, .tv_usec = 0};
+  ::setsockopt(*fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  protocol::FrameReader reader;
+  Result<Json> answer = Status::error("cannot send");
+  if (protocol::write_all(*fd, protocol::encode_frame(request)))
+    answer = protocol::read_frame(*fd, reader);
+  ::close(*fd);
+  return answer;
+}
+
+// Resumes a stopped process when the test ends, however it ends.
+struct Continue {
+  pid_t pid = 0;
+  ~Continue() {
+    if (pid > 0) ::kill(pid, SIGCONT);
+  }
+};
+
+// n3's executor is stopped (SIGSTOP) but not yet marked down (the heartbeat
+// timeout is a minute) when the controller launches a job of a megabyte on
+// it, far above any MPI eager limit: a blocking send would wait for the
+// executor and stall the controller. It goes on answering and running jobs
+// on n1 meanwhile; continued, the executor takes the launch intact.
+TEST(CtldTest, ALaunchToAStoppedExecutorStallsNothingElse) {
+  CtldCluster c;
+  ASSERT_TRUE(c.start(/*heartbeat_timeout_s=*/60));
+  const std::string d = c.dir().string();
+  const std::string parent =
+      c.script("parent.sh", "#!/bin/sh\necho $PPID > '" + d + "/executor.pid'\n");
+  const std::uint64_t first = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " --gpus=a100:1 --output=/dev/null '" + parent + "'"));
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(first) == "COMPLETED"; }))
+      << c.job(first).dump();
+  const auto pid_line = lines_of(c.dir() / "executor.pid");
+  ASSERT_EQ(pid_line.size(), 1u);
+  Continue executor{std::stoi(pid_line[0])};
+  ASSERT_EQ(::kill(executor.pid, SIGSTOP), 0);
+
+  std::string big = "#!/bin/sh\n";
+  while (big.size() < (1u << 20)) big += "# " + std::string(78, 'x') + "\n";
+  big += "echo \"$SLURM_JOB_ID $(wc -c < \"$0\")\" > '" + d + "/big.done'\n";
+  JobRequest request;
+  request.gpus = 1;
+  request.gpu_types = {"a100"};
+  request.output = "/dev/null";
+  const Result<Json> submitted = call_within(c,
+                                             {{"op", "submit"},
+                                              {"request", protocol::request_to_json(request)},
+                                              {"script", big},
+                                              {"work_dir", d},
+                                              {"env", {"PATH=/usr/bin:/bin"}}},
+                                             10);
+  ASSERT_TRUE(submitted) << "the controller stopped answering: " << submitted.message();
+  const std::uint64_t big_id = submitted->at("job_id");
+  ASSERT_TRUE(CtldCluster::wait_for(10, [&] { return c.state_of(big_id) == "RUNNING"; }))
+      << c.job(big_id).dump();
+
+  std::vector<std::uint64_t> others;
+  const std::string quick = c.script("quick.sh", "#!/bin/sh\ntrue\n");
+  for (int i = 0; i < 6; ++i) {
+    others.push_back(submitted_id(
+        run_flotilla("sbatch" + c.sock() + " --gpus=h100:1 --output=/dev/null '" + quick + "'")));
+    ASSERT_NE(others.back(), 0u);
+  }
+  EXPECT_TRUE(CtldCluster::wait_for(30, [&] {
+    return std::all_of(others.begin(), others.end(),
+                       [&](std::uint64_t id) { return c.state_of(id) == "COMPLETED"; });
+  })) << c.jobs().dump();
+  EXPECT_TRUE(call_within(c, {{"op", "ping"}}, 5));
+  EXPECT_EQ(c.state_of(big_id), "RUNNING");
+  EXPECT_EQ(c.node("n3").at("state"), "mix") << "stopped, not yet silent for a minute";
+
+  ::kill(executor.pid, SIGCONT);
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(big_id) == "COMPLETED"; }))
+      << c.job(big_id).dump();
+  EXPECT_EQ(lines_of(c.dir() / "big.done"),
+            std::vector<std::string>{std::to_string(big_id) + " " + std::to_string(big.size())});
+}
+
+// NVML's energy counters, through the stand-in library that takes the
+// driver's place (tests/executor/fake_nvml.cpp; CI machines have no NVIDIA
+// driver), found first on LD_LIBRARY_PATH by every executor. GPU g's counter
+// rises by 2^g * 10 J + 0.3 J between a job's two readings, so the record
+// shows which GPUs were read. A shared GPU also counts its other jobs: none.
+TEST(CtldTest, EnergyOfARunIsWhatNvmlCountedOnItsGpus) {
+  CtldCluster c;
+  c.set_env("LD_LIBRARY_PATH", FLOTILLA_FAKE_NVML_DIR);
+  ASSERT_TRUE(c.start());
+  const Json n1 = c.node("n1");
+  EXPECT_EQ(n1.at("gpu_source"), "nvml") << n1.dump();
+  EXPECT_EQ(n1.at("gpus_found").size(), 4u) << n1.dump();
+
+  const std::string quick = c.script("quick.sh", "#!/bin/sh\ntrue\n");
+  const std::uint64_t whole = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " --gpus=h100:2 --output=/dev/null '" + quick + "'"));
+  ASSERT_NE(whole, 0u);
+  JobRequest half;
+  half.gpus = 1;
+  half.gpu_types = {"h100"};
+  half.gpu_milli = 500;
+  half.output = "/dev/null";
+  const Result<Json> shared =
+      protocol::call(c.socket(), {{"op", "submit"},
+                                  {"request", protocol::request_to_json(half)},
+                                  {"script", "#!/bin/sh\ntrue\n"},
+                                  {"work_dir", c.dir().string()},
+                                  {"env", Json::array()}});
+  ASSERT_TRUE(shared) << shared.message();
+  const std::uint64_t share = shared->at("job_id");
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] {
+    return c.state_of(whole) == "COMPLETED" && c.state_of(share) == "COMPLETED";
+  })) << c.jobs().dump();
+
+  const std::string devices = c.job(whole).at("allocation")[0].at("cuda_visible_devices");
+  std::uint64_t mj = 0;
+  for (const std::string& g : split_set(devices)) mj += (10'000ull << std::stoi(g)) + 300;
+  const std::vector<MeterRecord> all = meter_records(c, "meter.jsonl");
+  const std::vector<MeterRecord> whole_recs = records_of(all, whole);
+  ASSERT_EQ(whole_recs.size(), 1u);
+  EXPECT_EQ(whole_recs[0].energy_j, (mj + 500) / 1000) << "GPUs " << devices;
+  const std::vector<MeterRecord> share_recs = records_of(all, share);
+  ASSERT_EQ(share_recs.size(), 1u);
+  EXPECT_EQ(share_recs[0].energy_j, std::nullopt);
 }
 
 }  // namespace

@@ -77,5 +77,57 @@ TEST_F(JobStoreTest, AStoreWithoutRunsIsMigratedKeepingItsRecords) {
   EXPECT_EQ((*usage)[1], record(1, JobEndState::kCompleted, Fault::kNone));
 }
 
+// Energy is kept where it was measured and stays absent where it was not.
+TEST_F(JobStoreTest, EnergyIsKeptOnlyWhereMeasured) {
+  auto store = JobStore::open(path_);
+  ASSERT_TRUE(store) << store.message();
+  MeterRecord measured = record(1, JobEndState::kCompleted, Fault::kNone);
+  measured.energy_j = 72'000;
+  ASSERT_TRUE((*store)->add_usage(record(0, JobEndState::kNodeFail, Fault::kProvider)));
+  ASSERT_TRUE((*store)->add_usage(measured));
+  auto usage = (*store)->usage_between(0, 10'000);
+  ASSERT_TRUE(usage) << usage.message();
+  ASSERT_EQ(usage->size(), 2u);
+  EXPECT_EQ((*usage)[0].energy_j, std::nullopt);
+  EXPECT_EQ((*usage)[1], measured);
+}
+
+// A store written before energy was measured (runs, no energy_j column): its
+// records are kept, without energy, and new ones carry it.
+TEST_F(JobStoreTest, AStoreWithoutEnergyIsMigratedKeepingItsRecords) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE usage (job_id TEXT NOT NULL, node TEXT NOT NULL, provider "
+                           "TEXT NOT NULL, gpu_type TEXT NOT NULL, gpus INTEGER NOT NULL, start "
+                           "INTEGER NOT NULL, \"end\" INTEGER NOT NULL, gpu_seconds INTEGER NOT "
+                           "NULL, outcome TEXT NOT NULL, fault TEXT NOT NULL, run INTEGER NOT NULL "
+                           "DEFAULT 0, PRIMARY KEY (job_id, node, run));"
+                           "INSERT INTO usage VALUES ('17', 'gpu01', 'acme', 'H100-SXM', 2, 1000, "
+                           "1050, 100, 'node_fail', 'provider', 0);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = JobStore::open(path_);
+  ASSERT_TRUE(store) << store.message();
+  MeterRecord measured = record(1, JobEndState::kCompleted, Fault::kNone);
+  measured.energy_j = 72'000;
+  ASSERT_TRUE((*store)->add_usage(measured));
+  auto usage = (*store)->usage_between(0, 10'000);
+  ASSERT_TRUE(usage) << usage.message();
+  ASSERT_EQ(usage->size(), 2u);
+  EXPECT_EQ((*usage)[0], record(0, JobEndState::kNodeFail, Fault::kProvider));
+  EXPECT_EQ((*usage)[1], measured);
+  store->reset();
+  // Opened again: nothing left to migrate, nothing lost.
+  auto again = JobStore::open(path_);
+  ASSERT_TRUE(again) << again.message();
+  auto kept = (*again)->usage_between(0, 10'000);
+  ASSERT_TRUE(kept) << kept.message();
+  EXPECT_EQ(*kept, *usage);
+}
+
 }  // namespace
 }  // namespace flotilla

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace flotilla {
 namespace {
@@ -63,6 +65,32 @@ TEST(MeterRecord, RunsOfARequeuedJobOnOneNodeAreSeparateRecords) {
   EXPECT_EQ(read_meter_file(p).message(),
             p + ":3: duplicate record for job 4242_7 run 1 on node gpu017 (first at line 2)");
   std::filesystem::remove(p);
+}
+
+// energy_j is written only where it was measured; absent means unknown, so
+// a record without it reads back without it, not as zero.
+TEST(MeterRecord, EnergyIsWrittenAndReadOnlyWhereMeasured) {
+  const std::string measured = kGood.substr(0, kGood.size() - 1) + R"(,"energy_j":9720000})";
+  Result<MeterRecord> r = parse_meter_record(measured);
+  ASSERT_TRUE(r) << r.message();
+  EXPECT_EQ(r->energy_j, 9'720'000u);
+  EXPECT_EQ(to_json_line(*r), measured);
+  const std::string both = kGood.substr(0, kGood.size() - 1) + R"(,"run":2,"energy_j":0})";
+  ASSERT_TRUE(parse_meter_record(both)) << parse_meter_record(both).message();
+  EXPECT_EQ(parse_meter_record(both)->energy_j, 0u) << "measured zero stays zero";
+  EXPECT_EQ(to_json_line(*parse_meter_record(both)), both);
+  EXPECT_EQ(parse_meter_record(kGood)->energy_j, std::nullopt);
+  EXPECT_EQ(to_json_line(*parse_meter_record(kGood)), kGood);
+  for (const auto& [value, why] : std::vector<std::pair<std::string, std::string>>{
+           {"-5", "'energy_j' must not be negative"},
+           {"12.5", "'energy_j' must be a whole number"},
+           {R"("12")", "'energy_j' must be a whole number"},
+           {"null", "'energy_j' must be a whole number"},
+           {"9223372036854775808",
+            "'energy_j' is out of range (9223372036854775808 > "
+            "9223372036854775807)"}}) {
+    EXPECT_EQ(parse_meter_record(with(measured, "energy_j", value)).message(), why) << value;
+  }
 }
 
 TEST(MeterRecord, EveryStateAndFaultNameRoundTrips) {

@@ -1,0 +1,114 @@
+// Wire formats of the live system (controller <-> executor messages) and the
+// controller's non-blocking MPI sends, in one MPI process (a singleton, no
+// mpirun) that sends to itself: a blocking MPI_Send of a large message to a
+// rank that has not posted its receive would never return here.
+#include "scheduler/protocol.h"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <string>
+#include <variant>
+
+namespace flotilla::protocol {
+namespace {
+
+class MpiEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override { MPI_Init(nullptr, nullptr); }
+  void TearDown() override { MPI_Finalize(); }
+};
+[[maybe_unused]] ::testing::Environment* const kMpi =
+    ::testing::AddGlobalTestEnvironment(new MpiEnvironment);
+
+TEST(Protocol, ExitReportsCarryEnergyOnlyWhereMeasured) {
+  JobExit e{.job_id = 7, .exit_code = 3, .energy_j = 101};
+  Result<Message> back = parse_message(to_json(e).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<JobExit>(*back).energy_j, 101u);
+  EXPECT_EQ(std::get<JobExit>(*back).exit_code, 3);
+
+  e.energy_j.reset();
+  EXPECT_FALSE(to_json(e).contains("energy_j")) << "absent, not zero";
+  back = parse_message(to_json(e).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<JobExit>(*back).energy_j, std::nullopt);
+
+  Json bad = to_json(e);
+  bad["energy_j"] = -1;
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"energy_j\"");
+}
+
+TEST(Protocol, LaunchesNameTheGpusOfTheFirstNode) {
+  Launch l;
+  l.job_id = 9;
+  l.gpus = {1, 3};
+  Result<Message> back = parse_message(to_json(l).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<Launch>(*back).gpus, (std::vector<std::uint32_t>{1, 3}));
+}
+
+// A launch of a megabyte, far above any eager limit: what a stopped executor
+// would leave unreceived.
+Json big_launch() {
+  Launch l;
+  l.job_id = 5;
+  l.script = "#!/bin/sh\n" + std::string(1u << 20, '#');
+  return to_json(l);
+}
+
+// The next message to this rank, letting the sends `out` holds progress
+// meanwhile; nullopt once it holds none and nothing came (a cancelled send).
+std::optional<Received> receive(MpiOutbox& out) {
+  for (int turn = 0; turn < 100'000; ++turn) {
+    if (std::optional<Received> in = mpi_poll()) return in;
+    if (out.pending() == 0) return std::nullopt;
+    out.progress();
+  }
+  ADD_FAILURE() << "a send neither completed nor arrived";
+  return std::nullopt;
+}
+
+TEST(MpiOutbox, PostReturnsAtOnceAndKeepsTheBytesUntilReceived) {
+  MpiOutbox out;
+  const Json sent = big_launch();
+  ASSERT_TRUE(out.post(0, sent));
+  out.progress();
+  std::optional<Received> in = receive(out);
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->rank, 0);
+  EXPECT_EQ(in->text, sent.dump());
+  while (out.pending() > 0) out.progress();
+}
+
+// Open MPI does not cancel sends (ob1 ignores MPI_Cancel of one): the message
+// then arrives intact once received; an MPI that cancels it delivers nothing.
+// Either way the send completes and leaves the outbox.
+TEST(MpiOutbox, ACancelledSendArrivesWholeOrNotAtAll) {
+  MpiOutbox out;
+  const Json sent = big_launch();
+  ASSERT_TRUE(out.post(0, sent));
+  out.cancel(0);
+  if (std::optional<Received> in = receive(out)) {
+    EXPECT_EQ(in->text, sent.dump());
+  }
+  for (int turn = 0; turn < 100'000 && out.pending() > 0; ++turn) out.progress();
+  EXPECT_EQ(out.pending(), 0u);
+}
+
+// An outbox gone before its receiver took the message leaves the bytes to
+// MPI rather than freeing them under it.
+TEST(MpiOutbox, AnOutboxGoneFirstLeavesItsBytesToMpi) {
+  const Json sent = big_launch();
+  {
+    MpiOutbox out;
+    ASSERT_TRUE(out.post(0, sent));
+  }
+  std::optional<Received> in;
+  for (int turn = 0; turn < 100'000 && !in; ++turn) in = mpi_poll();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->text, sent.dump());
+}
+
+}  // namespace
+}  // namespace flotilla::protocol
