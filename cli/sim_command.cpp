@@ -13,10 +13,12 @@
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/sim_calibration.h"
 #include "cli/sim_sweep.h"
 #include "scheduler/fleet_file.h"
 #include "simulator/metrics.h"
@@ -142,6 +144,7 @@ int sim_command(const Args& args) {
   std::string outages;
   std::string sweep_path;
   std::string out_dir;
+  std::vector<std::string> probe_paths;
   opts.add_options()("help,h", "show this help")("fleet", po::value(&fleet_paths),
                                                  "fleet file (TOML); repeat to compare fleets")(
       "trace", po::value(&trace_spec)->default_value(trace_spec),
@@ -159,6 +162,10 @@ int sim_command(const Args& args) {
       "plan-by-time-limit", po::bool_switch(&sim.plan_by_time_limit),
       "plan running jobs to their time limits, as Slurm's backfill does (default: by the "
       "model's true run times)")(
+      "catalog-from", po::value(&probe_paths),
+      "calibrate the GPU catalog from `flotilla probe --json` output: the probed GPU types take "
+      "their compute, memory and intra-node figures from the measured BF16 GEMM, device copy "
+      "and all-reduce (simulator/catalog_calibration.h); repeat for several files")(
       "sweep", po::value(&sweep_path),
       "run every cell of a sweep file (TOML, see simulator/sweep.h); under mpirun, across ranks")(
       "json", "print one JSON object: the summary per fleet")(
@@ -176,8 +183,10 @@ int sim_command(const Args& args) {
     // an option given beside it would be silently ignored, so refuse it.
     for (const auto& [name, value] : vm) {
       if (name != "sweep" && name != "json" && !value.defaulted()) {
-        std::cerr << "flotilla sim: --" << name
-                  << " does not apply with --sweep (the sweep file says it)\n";
+        std::cerr << "flotilla sim: --" << name << " does not apply with --sweep ("
+                  << (name == "catalog-from" ? "sweeps run on the built-in catalog"
+                                             : "the sweep file says it")
+                  << ")\n";
         return 2;
       }
     }
@@ -185,19 +194,37 @@ int sim_command(const Args& args) {
   }
   sim.scheduler.placer.seed = sim.seed;
 
+  // The fleets and the model share one catalog: the built-in one, or its
+  // calibrated copy, which must stay where it is while they live.
+  const GpuCatalog* catalog = &GpuCatalog::builtin();
+  const PerfModel* model = &PerfModel::builtin();
+  std::optional<CatalogCalibration> calibration;
+  std::optional<PerfModel> calibrated_model;
+  if (!probe_paths.empty()) {
+    Result<CatalogCalibration> c = calibrate_from_probes(probe_paths, PerfModel::builtin());
+    if (!c) {
+      std::cerr << c.message() << '\n';
+      return 1;
+    }
+    calibration.emplace(std::move(c).value());
+    calibrated_model.emplace(PerfModel::builtin().on_catalog(calibration->catalog));
+    catalog = &calibration->catalog;
+    model = &*calibrated_model;
+  }
+
   std::vector<Fleet> fleets;
   if (fleet_paths.empty()) {
     for (auto [text, name] :
          {std::pair{flotilla_fleet_8xh100_toml, "8xH100.toml"},
           std::pair{flotilla_fleet_800xrtx4090_home_toml, "800xRTX4090-home.toml"},
           std::pair{flotilla_fleet_800xrtx4090_dc_toml, "800xRTX4090-dc.toml"}}) {
-      Result<Fleet> f = parse_fleet(text, name);
+      Result<Fleet> f = parse_fleet(text, name, *catalog);
       if (!f) throw std::logic_error("built-in fleet: " + f.message());
       fleets.push_back(std::move(f).value());
     }
   }
   for (const std::string& path : fleet_paths) {
-    Result<Fleet> f = load_fleet_file(path);
+    Result<Fleet> f = load_fleet_file(path, *catalog);
     if (!f) {
       std::cerr << f.message() << '\n';
       return 1;
@@ -238,7 +265,7 @@ int sim_command(const Args& args) {
                      std::string(static_cast<std::size_t>(pct / 2), '#').c_str(), pct);
       };
     }
-    results[i] = simulate(fleets[i], *trace, PerfModel::builtin(), o);
+    results[i] = simulate(fleets[i], *trace, *model, o);
   });
   if (tty && std::chrono::steady_clock::now() - began >= std::chrono::seconds(1)) {
     std::fprintf(stderr, "\r%60s\r", "");
@@ -261,6 +288,8 @@ int sim_command(const Args& args) {
   }
   if (vm.count("json")) {
     nlohmann::json out{{"trace", trace->origin}, {"fleets", nlohmann::json::array()}};
+    // Only a calibrated run has the key, so the default output stays as it was.
+    if (calibration) out["calibration"] = calibration_json(*calibration);
     for (const SimResult& r : ok) {
       nlohmann::json f = summary_json(summarize(r));
       f["fleet"] = r.fleet;
@@ -269,6 +298,7 @@ int sim_command(const Args& args) {
     std::cout << out.dump(2) << '\n';
     return 0;
   }
+  if (calibration) std::printf("%s", calibration_text(*calibration).c_str());
   std::printf("workload %s: %zu jobs; policy %s, placement %s\n\n", trace->origin.c_str(),
               trace->jobs.size(), sim.scheduler.queue.c_str(), sim.scheduler.placement.c_str());
   for (const SimResult& r : ok) {

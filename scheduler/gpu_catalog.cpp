@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <cmath>
 #include <stdexcept>
@@ -31,6 +32,21 @@ Result<double> positive(const toml::table& t, const char* key, const std::string
     return bad(origin, n->source(), std::string("'") + key + "' must be a positive number");
   }
   return *v;
+}
+
+// Reads an optional array-of-strings field of one [[gpu]] entry.
+Status strings(const toml::table& t, const char* key, const std::string& origin,
+               std::vector<std::string>& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return Status::ok();
+  const toml::array* list = n->as_array();
+  if (!list) return bad(origin, n->source(), std::string(key) + " must be a list of strings");
+  for (const toml::node& e : *list) {
+    std::optional<std::string> s = e.value<std::string>();
+    if (!s) return bad(origin, e.source(), std::string(key) + " must be strings");
+    out.push_back(*s);
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -63,12 +79,9 @@ Result<GpuCatalog> GpuCatalog::parse(std::string_view toml_text, const std::stri
     std::optional<std::string> name = (*t)["name"].value<std::string>();
     if (!name || name->empty()) return bad(origin, t->source(), "missing field 'name'");
     g.name = *name;
-    if (const toml::array* aliases = (*t)["aliases"].as_array()) {
-      for (const toml::node& a : *aliases) {
-        std::optional<std::string> s = a.value<std::string>();
-        if (!s) return bad(origin, a.source(), "aliases must be strings");
-        g.aliases.push_back(*s);
-      }
+    for (auto [key, list] :
+         {std::pair{"aliases", &g.aliases}, std::pair{"cuda_names", &g.cuda_names}}) {
+      if (Status s = strings(*t, key, origin, *list); !s) return s;
     }
     for (auto [key, field] :
          {std::pair{"bf16_tflops", &g.bf16_tflops}, std::pair{"mem_gb", &g.mem_gb},
@@ -94,6 +107,11 @@ Result<GpuCatalog> GpuCatalog::parse(std::string_view toml_text, const std::stri
          }()) {
       if (catalog.find(n)) return bad(origin, t->source(), "GPU name '" + n + "' used twice");
     }
+    for (const std::string& n : g.cuda_names) {
+      if (catalog.find_cuda_name(n)) {
+        return bad(origin, t->source(), "CUDA name '" + n + "' used twice");
+      }
+    }
     if (catalog.types_.size() == kMaxGpuTypes) {
       return bad(origin, t->source(), "more than " + std::to_string(kMaxGpuTypes) + " GPU types");
     }
@@ -111,6 +129,24 @@ std::optional<GpuTypeId> GpuCatalog::find(std::string_view name) const {
     }
   }
   return std::nullopt;
+}
+
+std::optional<GpuTypeId> GpuCatalog::find_cuda_name(std::string_view cuda_name) const {
+  for (std::size_t i = 0; i < types_.size(); ++i) {
+    const std::vector<std::string>& names = types_[i].cuda_names;
+    if (std::find(names.begin(), names.end(), cuda_name) != names.end()) {
+      return static_cast<GpuTypeId>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+GpuCatalog GpuCatalog::with_type(GpuTypeId id, GpuType type) const {
+  assert(type.name == types_.at(id).name && type.aliases == types_.at(id).aliases &&
+         type.cuda_names == types_.at(id).cuda_names);
+  GpuCatalog copy = *this;
+  copy.types_.at(id) = std::move(type);
+  return copy;
 }
 
 }  // namespace flotilla

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -402,14 +403,15 @@ Result<PerfModel> PerfModel::parse(std::string_view toml_text, const std::string
   } catch (const toml::parse_error& e) {
     return Status::at(origin, e.source().begin.line, std::string(e.description()));
   }
-  if (Status s =
-          only_keys(root, {"reference_gpu", "training", "inference", "architecture", "class"},
-                    origin, "the model file");
+  if (Status s = only_keys(
+          root, {"reference_gpu", "training", "inference", "calibration", "architecture", "class"},
+          origin, "the model file");
       !s) {
     return s;
   }
   PerfModel m;
   m.catalog_ = &catalog;
+  m.trace_catalog_ = &catalog;
   PerfConstants& c = m.c_;
 
   const toml::node* ref = root.get("reference_gpu");
@@ -463,6 +465,11 @@ Result<PerfModel> PerfModel::parse(std::string_view toml_text, const std::string
                              {"memory_utilization", &in.memory_utilization, 0, 1, true},
                              {"max_sequences", &in.max_sequences, 1, 1e6, false},
                              {"prompt_fraction", &in.prompt_fraction, 0, 1, false}});
+      !s) {
+    return s;
+  }
+  if (Status s = read_table("calibration",
+                            {{"gemm_fraction_of_peak", &c.gemm_fraction_of_peak, 0, 1, true}});
       !s) {
     return s;
   }
@@ -522,15 +529,25 @@ Result<PerfModel> PerfModel::parse(std::string_view toml_text, const std::string
   return m;
 }
 
-double PerfModel::relative_speed(WorkloadClass cls, GpuTypeId type) const {
+PerfModel PerfModel::on_catalog(const GpuCatalog& measured) const {
+  assert(measured.size() == catalog_->size());
+  PerfModel m = *this;
+  m.catalog_ = &measured;
+  return m;
+}
+
+double PerfModel::speed(WorkloadClass cls, const GpuType& g) const {
   // c is the compute-bound share of the class's time on the reference GPU;
   // each share scales with the matching catalog rate.
   const PerfConstants::Class& k = c_.classes[static_cast<std::size_t>(cls)];
-  const GpuType& ref = catalog_->at(c_.reference_gpu);
-  const GpuType& g = catalog_->at(type);
+  const GpuType& ref = trace_catalog_->at(c_.reference_gpu);
   const double time = k.compute_fraction * ref.bf16_tflops / g.bf16_tflops +
                       (1 - k.compute_fraction) * ref.mem_bw_gbs / g.mem_bw_gbs;
   return 1 / time;
+}
+
+double PerfModel::relative_speed(WorkloadClass cls, GpuTypeId type) const {
+  return speed(cls, catalog_->at(type));
 }
 
 double PerfModel::gpu_watts(GpuTypeId type) const {
@@ -640,7 +657,7 @@ Result<StepEstimate> PerfModel::model_step(const ModelWork& work, WorkloadClass 
 
 double PerfModel::compute_seconds(const TraceJob& job, GpuTypeId type) const {
   const double ref_s = static_cast<double>(job.work.reference_runtime.count());
-  return ref_s * relative_speed(job.workload, job.work.reference_gpu) /
+  return ref_s * speed(job.workload, trace_catalog_->at(job.work.reference_gpu)) /
          relative_speed(job.workload, type);
 }
 

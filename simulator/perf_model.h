@@ -61,6 +61,8 @@ struct PerfConstants {
     double max_sequences = 256;
     double prompt_fraction = 0.5;
   } inference;
+  // [calibration]: the share of the datasheet BF16 peak a bare GEMM reaches.
+  double gemm_fraction_of_peak = 0.80;
   double width_per_layer = 128;
   double pcie_gbs = 32;
   struct Class {
@@ -108,6 +110,13 @@ class PerfModel {
   static Result<PerfModel> parse(std::string_view toml_text, const std::string& origin,
                                  const GpuCatalog& catalog = GpuCatalog::builtin());
 
+  // The same model on `measured`: catalog() with other figures for some types
+  // (GpuCatalog::with_type, a calibration). `measured` must outlive the result
+  // and be the fleets' catalog. Trace jobs' reference runtimes were measured on
+  // the trace's own GPUs, so those stay at catalog() figures: only the GPUs
+  // they run on change.
+  PerfModel on_catalog(const GpuCatalog& measured) const;
+
   // Wall time of `job` on `p` (rounded up to whole seconds, at least 1 s for
   // any work). Errors: empty placement, model state that does not fit, no
   // layout that fits.
@@ -129,8 +138,9 @@ class PerfModel {
   // (an unshardable job larger than one GPU). 1 for trace jobs.
   unsigned min_gpus(const TraceJob& job, GpuTypeId type) const;
 
-  // Speed of `cls` on `type` relative to the reference GPU (1.0 there), from
-  // the class's mix of compute-bound and memory-bound time.
+  // Speed of `cls` on `type` relative to the reference GPU at its catalog
+  // figures (1.0 there unless calibrated), from the class's mix of
+  // compute-bound and memory-bound time.
   double relative_speed(WorkloadClass cls, GpuTypeId type) const;
 
   // Board power of one GPU of `type` (catalog watts).
@@ -145,9 +155,13 @@ class PerfModel {
  private:
   // A trace job's reference runtime at the speed of its class on `type`.
   double compute_seconds(const TraceJob& job, GpuTypeId type) const;
+  // Speed of `cls` on a GPU with figures `g`, relative to the reference GPU.
+  double speed(WorkloadClass cls, const GpuType& g) const;
 
   PerfConstants c_;
   const GpuCatalog* catalog_ = nullptr;
+  // The figures trace runtimes were measured at: catalog_ unless on_catalog().
+  const GpuCatalog* trace_catalog_ = nullptr;
 };
 
 }  // namespace flotilla

@@ -29,6 +29,57 @@ TEST(GpuCatalog, LookupIsCaseInsensitiveOverAliases) {
   EXPECT_FALSE(c.find("B200"));
 }
 
+TEST(GpuCatalog, CudaNamesFindTheirTypeExactly) {
+  const GpuCatalog& c = GpuCatalog::builtin();
+  EXPECT_EQ(c.find_cuda_name("NVIDIA H100 80GB HBM3"), c.find("H100-SXM"));
+  EXPECT_EQ(c.find_cuda_name("NVIDIA H100 PCIe"), c.find("H100-PCIe"));
+  EXPECT_EQ(c.find_cuda_name("NVIDIA GeForce RTX 4090"), c.find("RTX4090"));
+  EXPECT_EQ(c.find_cuda_name("Tesla V100-SXM2-32GB"), c.find("V100-SXM2-32GB"));
+  // No near misses: another case, a MIG slice, an unlisted model.
+  EXPECT_FALSE(c.find_cuda_name("nvidia h100 80gb hbm3"));
+  EXPECT_FALSE(c.find_cuda_name("NVIDIA H100 80GB HBM3 MIG 1g.10gb"));
+  EXPECT_FALSE(c.find_cuda_name("NVIDIA B200"));
+  // Every model the trace names has one; G2 and G3 are unnamed in the trace.
+  for (const GpuType& t : c.types()) {
+    EXPECT_EQ(t.cuda_names.empty(), t.name == "G2" || t.name == "G3") << t.name;
+  }
+}
+
+TEST(GpuCatalog, WithTypeChangesOneTypesFiguresOnly) {
+  const GpuCatalog& c = GpuCatalog::builtin();
+  const GpuTypeId h100 = *c.find("H100-SXM");
+  GpuType slower = c.at(h100);
+  slower.bf16_tflops = 500;
+  const GpuCatalog copy = c.with_type(h100, slower);
+  EXPECT_EQ(copy.at(h100).bf16_tflops, 500);
+  EXPECT_EQ(c.at(h100).bf16_tflops, 989);  // the original stays
+  EXPECT_EQ(copy.find("h100"), h100);
+  EXPECT_EQ(copy.find_cuda_name("NVIDIA H100 80GB HBM3"), h100);
+  EXPECT_EQ(copy.size(), c.size());
+}
+
+TEST(GpuCatalog, RefusesACudaNameGivenTwiceOrNotAString) {
+  const std::string entry = R"(
+bf16_tflops = 1
+mem_gb = 1
+mem_bw_gbs = 1
+intra_node_gbs = 1
+watts = 1
+price_usd_per_hour = 1
+source = "test"
+)";
+  Result<GpuCatalog> twice =
+      GpuCatalog::parse("[[gpu]]\nname = \"A\"\ncuda_names = [\"NVIDIA X\"]" + entry +
+                            "[[gpu]]\nname = \"B\"\ncuda_names = [\"NVIDIA X\"]" + entry,
+                        "c.toml");
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.message(), "c.toml:11: CUDA name 'NVIDIA X' used twice");
+  Result<GpuCatalog> number =
+      GpuCatalog::parse("[[gpu]]\nname = \"A\"\ncuda_names = [4090]" + entry, "c.toml");
+  ASSERT_FALSE(number);
+  EXPECT_EQ(number.message(), "c.toml:3: cuda_names must be strings");
+}
+
 TEST(GpuCatalog, RefusesEntriesWithoutSourceOrWithBadNumbers) {
   Result<GpuCatalog> no_source = GpuCatalog::parse(R"([[gpu]]
 name = "X"

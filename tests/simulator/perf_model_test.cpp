@@ -73,6 +73,7 @@ TEST(PerfModel, BuiltinLoadsWithASourceForEveryClass) {
   EXPECT_EQ(m.constants().reference_gpu, type_id("H100-SXM"));
   EXPECT_DOUBLE_EQ(m.constants().training.mfu, 0.40);
   EXPECT_DOUBLE_EQ(m.constants().training.state_bytes_per_param, 17);
+  EXPECT_DOUBLE_EQ(m.constants().gemm_fraction_of_peak, 0.80);
   for (const auto& c : m.constants().classes) EXPECT_FALSE(c.source.empty());
   // The file on disk is the one embedded.
   Result<PerfModel> again = PerfModel::parse(builtin_text(), "perf_model.toml");
