@@ -8,6 +8,7 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -57,6 +58,38 @@ Result<Trace> load_trace(const std::string& spec) {
     return synthetic_workload(o);
   }
   return read_trace(spec);
+}
+
+// --gpu-mtbf-hours: "H" for every GPU type, "TYPE=H" for one, comma-separated
+// ("2000,RTX4090=500": 2,000 hours, but 500 for RTX 4090s). H >= 0; 0: never.
+Status parse_mtbf(const std::string& spec, const GpuCatalog& catalog, SimOptions& sim) {
+  std::size_t from = 0;
+  while (from <= spec.size()) {
+    const std::size_t comma = std::min(spec.find(',', from), spec.size());
+    const std::string item = spec.substr(from, comma - from);
+    from = comma + 1;
+    const std::size_t eq = item.find('=');
+    const std::string hours = eq == std::string::npos ? item : item.substr(eq + 1);
+    double h = -1;
+    try {
+      std::size_t used = 0;
+      h = std::stod(hours, &used);
+      if (used != hours.size()) h = -1;
+    } catch (const std::exception&) {
+    }
+    if (!(h >= 0) || !std::isfinite(h)) {
+      return Status::error("--gpu-mtbf-hours: '" + item + "' is not [TYPE=]HOURS with HOURS >= 0");
+    }
+    if (eq == std::string::npos) {
+      sim.gpu_mtbf_hours = h;
+      continue;
+    }
+    const std::string name = item.substr(0, eq);
+    std::optional<GpuTypeId> type = catalog.find(name);
+    if (!type) return Status::error("--gpu-mtbf-hours: unknown GPU type '" + name + "'");
+    sim.gpu_mtbf_hours_by_type[*type] = h;
+  }
+  return Status::ok();
 }
 
 std::string hours(double seconds) {
@@ -145,6 +178,7 @@ int sim_command(const Args& args) {
   std::string sweep_path;
   std::string out_dir;
   std::vector<std::string> probe_paths;
+  std::string mtbf;
   opts.add_options()("help,h", "show this help")("fleet", po::value(&fleet_paths),
                                                  "fleet file (TOML); repeat to compare fleets")(
       "trace", po::value(&trace_spec)->default_value(trace_spec),
@@ -157,8 +191,12 @@ int sim_command(const Args& args) {
       "placement policy: best-fit, first-fit, random, fgd")(
       "seed", po::value(&sim.seed)->default_value(1), "seed for placement and failures")(
       "outages", po::value(&outages), "CSV of injected node outages: node,down_s,up_s")(
-      "gpu-mtbf-hours", po::value(&sim.gpu_mtbf_hours)->default_value(0),
-      "draw node failures with this mean time between failures per GPU (0: none)")(
+      "gpu-mtbf-hours", po::value(&mtbf)->default_value("0"),
+      "draw node failures with this mean time between failures per GPU, in hours (0: none); "
+      "per GPU type as TYPE=HOURS, comma-separated: 2000,RTX4090=500")(
+      "max-requeues", po::value(&sim.max_requeues)->default_value(sim.max_requeues),
+      "a job requeued this many times by node failures fails at the next one (Slurm's "
+      "MaxBatchRequeue)")(
       "plan-by-time-limit", po::bool_switch(&sim.plan_by_time_limit),
       "plan running jobs to their time limits, as Slurm's backfill does (default: by the "
       "model's true run times)")(
@@ -210,6 +248,11 @@ int sim_command(const Args& args) {
     calibrated_model.emplace(PerfModel::builtin().on_catalog(calibration->catalog));
     catalog = &calibration->catalog;
     model = &*calibrated_model;
+  }
+
+  if (Status st = parse_mtbf(mtbf, *catalog, sim); !st) {
+    std::cerr << "flotilla sim: " << st.message() << '\n';
+    return 2;
   }
 
   std::vector<Fleet> fleets;

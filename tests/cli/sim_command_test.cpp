@@ -165,5 +165,35 @@ TEST(SimCatalogFrom, RefusedBesideASweep) {
             "catalog)\n");
 }
 
+// Failure rates per GPU type, and the requeue limit that keeps a job the
+// failures never let finish from running for ever.
+TEST(SimFailures, MtbfPerGpuTypeHitsOnlyThatType) {
+  const std::string dc = std::string(FLOTILLA_SOURCE_DIR) + "/examples/fleets/800xRTX4090-dc.toml";
+  auto failed = [&](const std::string& mtbf) {
+    const testing::CommandOutcome r = run_flotilla("sim --fleet '" + dc +
+                                                   "' --trace synthetic:400 --max-requeues 0 "
+                                                   "--gpu-mtbf-hours " +
+                                                   mtbf + " --json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out)["fleets"][0]["failed"].get<std::uint64_t>();
+  };
+  EXPECT_GT(failed("RTX4090=200"), 0u);    // the fleet's own GPUs fail
+  EXPECT_EQ(failed("200,RTX4090=0"), 0u);  // every type but the one it has
+  EXPECT_EQ(failed("H100-SXM=200"), 0u);   // a type it does not have
+}
+
+TEST(SimFailures, BadMtbfIsOneLine) {
+  auto refused = [](const std::string& mtbf, const std::string& line) {
+    const testing::CommandOutcome r = run_flotilla("sim --gpu-mtbf-hours '" + mtbf + "'");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "flotilla sim: --gpu-mtbf-hours: " + line + "\n");
+    EXPECT_EQ(r.out, "");
+  };
+  refused("RTX9090=10", "unknown GPU type 'RTX9090'");
+  refused("RTX4090=ten", "'RTX4090=ten' is not [TYPE=]HOURS with HOURS >= 0");
+  refused("-5", "'-5' is not [TYPE=]HOURS with HOURS >= 0");
+  refused("100,", "'' is not [TYPE=]HOURS with HOURS >= 0");
+}
+
 }  // namespace
 }  // namespace flotilla
