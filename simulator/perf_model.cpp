@@ -1,8 +1,10 @@
 #include "simulator/perf_model.h"
 
 #include <toml++/toml.h>
+
 #include <algorithm>
 #include <bit>
+#include <boost/container/small_vector.hpp>
 #include <cassert>
 #include <cmath>
 #include <cstdio>
@@ -104,8 +106,11 @@ struct Rank {
   unsigned local = 0;  // index inside the node
 };
 
-std::vector<Rank> ranks_of(const Placement& p) {
-  std::vector<Rank> ranks;
+// Computed for every job start, so jobs of up to 16 GPUs (most) need no heap.
+using Ranks = boost::container::small_vector<Rank, 16>;
+
+Ranks ranks_of(const Placement& p) {
+  Ranks ranks;
   for (const NodeAlloc& a : p.allocs) {
     for (std::uint16_t m = a.gpu_mask; m != 0; m &= static_cast<std::uint16_t>(m - 1)) {
       ranks.push_back(Rank{.node = a.node, .local = static_cast<unsigned>(std::countr_zero(m))});
@@ -190,7 +195,7 @@ class Costing {
   const PerfConstants& c_;
   const Fleet* fleet_ = nullptr;  // null: ideal
   const GpuType& type_;
-  std::vector<Rank> ranks_;
+  Ranks ranks_;
   std::size_t size_ = 0;
   double share_ = 1.0;
 };
@@ -202,8 +207,11 @@ std::size_t rank_index(const ParallelLayout& l, unsigned tp, unsigned stage, uns
 
 // Layouts worth costing: tensor groups inside NVLink domains, every
 // (pipeline, data) split of the rest, both nestings.
-std::vector<ParallelLayout> layouts(const Costing& k, bool shardable) {
-  std::vector<ParallelLayout> out;
+// Enumerated for every job start; a few dozen fit without the heap.
+using Layouts = boost::container::small_vector<ParallelLayout, 48>;
+
+Layouts layouts(const Costing& k, bool shardable) {
+  Layouts out;
   const std::size_t n = k.size();
   for (unsigned t = 1; t <= kMaxGpusPerNode && t <= n; t *= 2) {
     if (n % t != 0) continue;
