@@ -29,6 +29,13 @@ class JobStoreTest : public ::testing::Test {
   void TearDown() override {
     for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + suffix);
   }
+  // A store as an older version wrote it: its schema and rows, by hand.
+  void write_old_store(const char* sql) const {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
   const std::string path_ = (std::filesystem::temp_directory_path() /
                              ("flotilla_job_store_test_" + std::to_string(::getpid()) + ".db"))
                                 .string();
@@ -52,21 +59,14 @@ TEST_F(JobStoreTest, EachRunOfARequeuedJobKeepsItsOwnRecord) {
 
 // A store written before runs were counted: its records are kept as run 0.
 TEST_F(JobStoreTest, AStoreWithoutRunsIsMigratedKeepingItsRecords) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "CREATE TABLE usage (job_id TEXT NOT NULL, node TEXT NOT NULL, provider "
-                           "TEXT NOT NULL, gpu_type TEXT NOT NULL, gpus INTEGER NOT NULL, start "
-                           "INTEGER NOT NULL, \"end\" INTEGER NOT NULL, gpu_seconds INTEGER NOT "
-                           "NULL, outcome TEXT NOT NULL, fault TEXT NOT NULL, PRIMARY KEY (job_id, "
-                           "node));"
-                           "INSERT INTO usage VALUES ('17', 'gpu01', 'acme', 'H100-SXM', 2, 1000, "
-                           "1050, 100, 'node_fail', 'provider');",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  write_old_store(
+      "CREATE TABLE usage (job_id TEXT NOT NULL, node TEXT NOT NULL, provider "
+      "TEXT NOT NULL, gpu_type TEXT NOT NULL, gpus INTEGER NOT NULL, start "
+      "INTEGER NOT NULL, \"end\" INTEGER NOT NULL, gpu_seconds INTEGER NOT "
+      "NULL, outcome TEXT NOT NULL, fault TEXT NOT NULL, PRIMARY KEY (job_id, "
+      "node));"
+      "INSERT INTO usage VALUES ('17', 'gpu01', 'acme', 'H100-SXM', 2, 1000, "
+      "1050, 100, 'node_fail', 'provider');");
   auto store = JobStore::open(path_);
   ASSERT_TRUE(store) << store.message();
   ASSERT_TRUE((*store)->add_usage(record(1, JobEndState::kCompleted, Fault::kNone)));
@@ -95,21 +95,14 @@ TEST_F(JobStoreTest, EnergyIsKeptOnlyWhereMeasured) {
 // A store written before energy was measured (runs, no energy_j column): its
 // records are kept, without energy, and new ones carry it.
 TEST_F(JobStoreTest, AStoreWithoutEnergyIsMigratedKeepingItsRecords) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "CREATE TABLE usage (job_id TEXT NOT NULL, node TEXT NOT NULL, provider "
-                           "TEXT NOT NULL, gpu_type TEXT NOT NULL, gpus INTEGER NOT NULL, start "
-                           "INTEGER NOT NULL, \"end\" INTEGER NOT NULL, gpu_seconds INTEGER NOT "
-                           "NULL, outcome TEXT NOT NULL, fault TEXT NOT NULL, run INTEGER NOT NULL "
-                           "DEFAULT 0, PRIMARY KEY (job_id, node, run));"
-                           "INSERT INTO usage VALUES ('17', 'gpu01', 'acme', 'H100-SXM', 2, 1000, "
-                           "1050, 100, 'node_fail', 'provider', 0);",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  write_old_store(
+      "CREATE TABLE usage (job_id TEXT NOT NULL, node TEXT NOT NULL, provider "
+      "TEXT NOT NULL, gpu_type TEXT NOT NULL, gpus INTEGER NOT NULL, start "
+      "INTEGER NOT NULL, \"end\" INTEGER NOT NULL, gpu_seconds INTEGER NOT "
+      "NULL, outcome TEXT NOT NULL, fault TEXT NOT NULL, run INTEGER NOT NULL "
+      "DEFAULT 0, PRIMARY KEY (job_id, node, run));"
+      "INSERT INTO usage VALUES ('17', 'gpu01', 'acme', 'H100-SXM', 2, 1000, "
+      "1050, 100, 'node_fail', 'provider', 0);");
   auto store = JobStore::open(path_);
   ASSERT_TRUE(store) << store.message();
   MeterRecord measured = record(1, JobEndState::kCompleted, Fault::kNone);
