@@ -34,7 +34,10 @@ int ctld_command(const Args& args) {
       "register-wait", po::value(&register_wait)->default_value(30),
       "seconds to wait at start for the executors")(
       "limit-minute-ms", po::value(&minute_ms)->default_value(60'000),
-      "milliseconds one minute of --time lasts (tests compress time)");
+      "milliseconds one minute of --time lasts (tests compress time)")(
+      "probe-report", po::value<std::string>(),
+      "PATTERN: each executor's `flotilla probe --json` file, reported at registration "
+      "(%h: its hostname, %r: its MPI rank)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(own).run(), vm);
   po::notify(vm);
@@ -57,6 +60,12 @@ int ctld_command(const Args& args) {
                  "--heartbeat-interval-ms\n";
     return 2;
   }
+  const std::string probe_report =
+      vm.count("probe-report") ? vm["probe-report"].as<std::string>() : "";
+  if (Result<std::string> p = executor::probe_report_path(probe_report, "", 0); !p) {
+    std::cerr << "flotilla ctld: " << p.message() << '\n';
+    return 2;
+  }
   CtldOptions o{.fleet_path = vm["fleet"].as<std::string>(),
                 .state_dir = vm["state"].as<std::string>(),
                 .socket_path = vm.count("socket") ? vm["socket"].as<std::string>() : "",
@@ -68,9 +77,10 @@ int ctld_command(const Args& args) {
   MPI_Init(nullptr, nullptr);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  const Status s =
-      rank == 0 ? run_controller(o)
-                : executor::run_agent({.heartbeat = std::chrono::milliseconds(heartbeat_ms)});
+  const Status s = rank == 0
+                       ? run_controller(o)
+                       : executor::run_agent({.heartbeat = std::chrono::milliseconds(heartbeat_ms),
+                                              .probe_report = probe_report});
   if (!s) {
     std::cerr << "flotilla ctld (rank " << rank << "): " << s.message() << '\n';
     // Without its controller an executor has nothing to do, and the other way round.

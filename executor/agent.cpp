@@ -1,15 +1,22 @@
 // The executor's MPI loop (see agent.h).
 #include "executor/agent.h"
 
+#include <mpi.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <variant>
 
 #include "executor/inventory.h"
 #include "executor/job_runner.h"
 #include "executor/nvml.h"
+#include "executor/probe_report.h"
+#include "executor/proof_throughput_class.h"
 #include "scheduler/protocol.h"
 
 namespace flotilla::executor {
@@ -27,7 +34,60 @@ std::int64_t now_ms() {
       .count();
 }
 
+// Fills the probe fields of `reg` from the report at `path`. A missing or bad
+// report is recorded, not fatal: the node still runs jobs on its declared GPUs.
+void add_probe(protocol::Register& reg, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    reg.probe_error = path + ": " + std::strerror(errno);
+    return;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const Result<ProbeReport> report = parse_probe_report(text.str(), path);
+  if (!report) {
+    reg.probe_error = report.message();
+    return;
+  }
+  reg.probe_source = path;
+  const GpuCatalog& catalog = GpuCatalog::builtin();
+  for (const ProbeMeasurement& m : report->measurements) {
+    protocol::ProbeGpuSummary g{.bf16_tflops = m.best_gemm_tflops(),
+                                .device_copy_gbps = m.device_copy.rate() / 1e9};
+    for (const ProbeGpu& gpu : report->gpus) {
+      if (gpu.index == m.gpu) g.name = gpu.name;
+    }
+    if (std::optional<GpuTypeId> c =
+            proof::fastest_class_reached(catalog, g.bf16_tflops, proof::ThroughputRule{})) {
+      g.throughput_class = catalog.at(*c).name;
+    }
+    reg.probe_gpus.push_back(std::move(g));
+  }
+}
+
 }  // namespace
+
+Result<std::string> probe_report_path(const std::string& pattern, const std::string& host,
+                                      int rank) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '%') {
+      out += pattern[i];
+      continue;
+    }
+    const char c = i + 1 < pattern.size() ? pattern[++i] : '\0';
+    if (c == 'h') {
+      out += host;
+    } else if (c == 'r') {
+      out += std::to_string(rank);
+    } else if (c == '%') {
+      out += '%';
+    } else {
+      return Status::error("--probe-report " + pattern + ": only %h, %r and %% may follow %");
+    }
+  }
+  return out;
+}
 
 Status run_agent(const AgentOptions& options) {
   std::signal(SIGTERM, on_stop);
@@ -48,6 +108,16 @@ Status run_agent(const AgentOptions& options) {
   } else {
     // The fleet file's GPUs still stand; the node shows 0 cores and memory.
     reg.gpu_source = "declared (" + inv.message() + ")";
+  }
+  if (!options.probe_report.empty()) {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    // ctld_command checked the pattern before MPI started.
+    if (Result<std::string> path = probe_report_path(options.probe_report, host, rank)) {
+      add_probe(reg, *path);
+    } else {
+      reg.probe_error = path.message();
+    }
   }
   if (Status s = protocol::mpi_send(0, protocol::to_json(reg)); !s) return s;
   std::int64_t next_heartbeat = now_ms() + options.heartbeat.count();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <string>
 
 #include "scheduler/status.h"
 
@@ -12,7 +13,16 @@ namespace flotilla::executor {
 
 struct AgentOptions {
   std::chrono::milliseconds heartbeat{1000};
+  // `flotilla probe --json` output to summarize at registration, as a
+  // pattern for probe_report_path; empty: none.
+  std::string probe_report;
 };
+
+// `pattern` with %h replaced by `host` (the name the executor registers
+// under), %r by its MPI rank (for executors sharing one host, as in tests)
+// and %% by %; any other % is an error naming the pattern.
+Result<std::string> probe_report_path(const std::string& pattern, const std::string& host,
+                                      int rank);
 
 // MPI must be initialized; returns when the controller says shut down.
 Status run_agent(const AgentOptions& options);

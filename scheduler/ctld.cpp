@@ -49,6 +49,21 @@ std::int64_t now_ms() {
       .count();
 }
 
+// sinfo's view of what an executor's probe report says; null without one.
+// "claimed": the executor measured and reported it itself; only the
+// proof-of-compute challenge (flotilla probe --prove) verifies a class.
+Json probe_of(const protocol::Register& r) {
+  if (r.probe_source.empty() && r.probe_error.empty()) return nullptr;
+  Json j = {{"claimed", true}};
+  if (!r.probe_error.empty()) {
+    j["error"] = r.probe_error;
+  } else {
+    j["source"] = r.probe_source;
+    j["gpus"] = r.probe_gpus;
+  }
+  return j;
+}
+
 // Without a time limit the planner still needs an end to plan around.
 constexpr Seconds kUnlimitedEstimate{365LL * 24 * 3600};
 
@@ -775,18 +790,20 @@ Json Controller::nodes() const {
     } else if (free < node.gpu_count) {
       state = "mix";
     }
-    out.push_back({{"name", fleet_.node_name(n)},
-                   {"state", state},
-                   {"reason", node_live_[n].reason},
-                   {"gpu_type", fleet_.catalog().at(node.gpu_type).name},
-                   {"gpus", node.gpu_count},
-                   {"gpus_alloc", node_live_[n].up ? node.gpu_count - free : 0},
-                   {"provider", fleet_.providers()[node.provider]},
-                   {"cores", node_live_[n].inventory.cores},
-                   {"cpus", node_live_[n].inventory.cpus},
-                   {"memory_mb", node_live_[n].inventory.memory_bytes >> 20},
-                   {"gpus_found", node_live_[n].inventory.gpus},
-                   {"gpu_source", node_live_[n].inventory.gpu_source}});
+    Json row = {{"name", fleet_.node_name(n)},
+                {"state", state},
+                {"reason", node_live_[n].reason},
+                {"gpu_type", fleet_.catalog().at(node.gpu_type).name},
+                {"gpus", node.gpu_count},
+                {"gpus_alloc", node_live_[n].up ? node.gpu_count - free : 0},
+                {"provider", fleet_.providers()[node.provider]},
+                {"cores", node_live_[n].inventory.cores},
+                {"cpus", node_live_[n].inventory.cpus},
+                {"memory_mb", node_live_[n].inventory.memory_bytes >> 20},
+                {"gpus_found", node_live_[n].inventory.gpus},
+                {"gpu_source", node_live_[n].inventory.gpu_source}};
+    if (Json probe = probe_of(node_live_[n].inventory); !probe.is_null()) row["probe"] = probe;
+    out.push_back(std::move(row));
   }
   return {{"ok", true}, {"partition", kPartition}, {"nodes", std::move(out)}};
 }

@@ -229,11 +229,26 @@ Result<JobRequest> request_from_json(const Json& j) {
   return r;
 }
 
+void to_json(Json& j, const ProbeGpuSummary& g) {
+  j = {{"name", g.name}, {"bf16_tflops", g.bf16_tflops}, {"device_copy_gbps", g.device_copy_gbps}};
+  put(j, "class", g.throughput_class);
+}
+void from_json(const Json& j, ProbeGpuSummary& g) {
+  j.at("name").get_to(g.name);
+  j.at("bf16_tflops").get_to(g.bf16_tflops);
+  j.at("device_copy_gbps").get_to(g.device_copy_gbps);
+  g.throughput_class = j.value("class", std::string());
+}
+
 Json to_json(const Register& m) {
-  return {{"type", "register"},   {"hostname", m.hostname},
-          {"running", m.running}, {"cores", m.cores},
-          {"cpus", m.cpus},       {"memory_bytes", m.memory_bytes},
-          {"gpus", m.gpus},       {"gpu_source", m.gpu_source}};
+  Json j = {{"type", "register"},   {"hostname", m.hostname},
+            {"running", m.running}, {"cores", m.cores},
+            {"cpus", m.cpus},       {"memory_bytes", m.memory_bytes},
+            {"gpus", m.gpus},       {"gpu_source", m.gpu_source}};
+  if (!m.probe_gpus.empty()) j["probe_gpus"] = m.probe_gpus;
+  put(j, "probe_source", m.probe_source);
+  put(j, "probe_error", m.probe_error);
+  return j;
 }
 Json to_json(const Heartbeat& m) {
   return {{"type", "heartbeat"}, {"running", m.running}};
@@ -287,6 +302,15 @@ Result<Message> parse_message(std::string_view text) {
     in.get("memory_bytes", m.memory_bytes);
     in.get("gpus", m.gpus);
     in.get("gpu_source", m.gpu_source);
+    in.get("probe_gpus", m.probe_gpus);
+    in.get("probe_source", m.probe_source);
+    in.get("probe_error", m.probe_error);
+    // Measurements come from a report that was read, never alongside why none was.
+    if (!m.probe_error.empty() && !m.probe_source.empty()) in.fail("probe_error");
+    if (!m.probe_gpus.empty() && m.probe_source.empty()) in.fail("probe_gpus");
+    for (const ProbeGpuSummary& g : m.probe_gpus) {
+      if (!(g.bf16_tflops >= 0) || !(g.device_copy_gbps >= 0)) in.fail("probe_gpus");
+    }
     out = std::move(m);
   } else if (type == "heartbeat") {
     Heartbeat m;

@@ -68,6 +68,21 @@ Result<JobRequest> request_from_json(const Json& j);
 // ---- Controller <-> executor messages.
 constexpr int kMpiTag = 4711;
 
+// What `flotilla probe` measured on one GPU of the executor's host, as the
+// executor read it from its probe report (executor/probe_report.h). A claim:
+// only the proof-of-compute challenge (executor/proof_verifier.h) verifies a class.
+struct ProbeGpuSummary {
+  std::string name;             // as CUDA names the GPU
+  double bf16_tflops = 0;       // best BF16 GEMM
+  double device_copy_gbps = 0;  // bytes read + written per second
+  // The fastest catalog class that throughput reaches
+  // (executor/proof_throughput_class.h); empty when it reaches none.
+  std::string throughput_class;
+};
+// For nlohmann::json; from_json throws Json::exception on a missing or mistyped field.
+void to_json(Json& j, const ProbeGpuSummary& g);
+void from_json(const Json& j, ProbeGpuSummary& g);
+
 // Executor -> controller, first message: which jobs it still runs (after a
 // controller restart an executor that survived reports its jobs) and what the
 // host has (executor/inventory.h; 0 where unknown).
@@ -78,6 +93,11 @@ struct Register {
   std::uint64_t memory_bytes = 0;
   std::vector<std::string> gpus;  // as NVML names them; empty without NVML
   std::string gpu_source;         // "nvml" or why the fleet file's GPUs stand
+  // With `flotilla ctld --probe-report`: the report read (probe_source) and
+  // its measured GPUs, or why there is none (probe_error). All empty, and
+  // absent from the JSON, without the option or from an older executor.
+  std::vector<ProbeGpuSummary> probe_gpus;
+  std::string probe_source, probe_error;
 };
 // Executor -> controller, every heartbeat period.
 struct Heartbeat {

@@ -49,6 +49,9 @@ class CtldCluster {
     env_.emplace_back(std::move(name), std::move(value));
   }
 
+  // Adds an argument to the ctld command line; call before start().
+  void add_arg(std::string arg) { args_.push_back(std::move(arg)); }
+
   // Starts mpirun and waits until the controller answers (false after 60 s).
   bool start(int heartbeat_timeout_s = 10, int heartbeat_interval_ms = 1000) {
     mpirun_ = ::fork();
@@ -64,10 +67,31 @@ class CtldCluster {
       const std::string np = std::to_string(executors_ + 1);
       const std::string hb = std::to_string(heartbeat_timeout_s);
       const std::string beat = std::to_string(heartbeat_interval_ms);
-      ::execl(FLOTILLA_MPIEXEC, FLOTILLA_MPIEXEC, "--oversubscribe", "-np", np.c_str(),
-              FLOTILLA_BINARY, "ctld", "--fleet", fleet.c_str(), "--state", state.c_str(),
-              "--socket", sock.c_str(), "--kill-wait", "1", "--limit-minute-ms", "1000",
-              "--heartbeat-timeout", hb.c_str(), "--heartbeat-interval-ms", beat.c_str(), nullptr);
+      std::vector<std::string> argv = {FLOTILLA_MPIEXEC,
+                                       "--oversubscribe",
+                                       "-np",
+                                       np,
+                                       FLOTILLA_BINARY,
+                                       "ctld",
+                                       "--fleet",
+                                       fleet,
+                                       "--state",
+                                       state,
+                                       "--socket",
+                                       sock,
+                                       "--kill-wait",
+                                       "1",
+                                       "--limit-minute-ms",
+                                       "1000",
+                                       "--heartbeat-timeout",
+                                       hb,
+                                       "--heartbeat-interval-ms",
+                                       beat};
+      argv.insert(argv.end(), args_.begin(), args_.end());
+      std::vector<char*> c_argv;
+      for (std::string& a : argv) c_argv.push_back(a.data());
+      c_argv.push_back(nullptr);
+      ::execv(FLOTILLA_MPIEXEC, c_argv.data());
       ::_exit(127);
     }
     for (int i = 0; i < 600; ++i) {
@@ -175,6 +199,7 @@ class CtldCluster {
   std::string fleet_;
   int executors_ = 3;
   std::vector<std::pair<std::string, std::string>> env_;
+  std::vector<std::string> args_;
   std::filesystem::path dir_;
   pid_t mpirun_ = 0;
   int controller_pid_ = 0;

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "executor/probe_report.h"
 #include "scheduler/metering.h"
 #include "tests/scheduler/ctld_cluster.h"
 
@@ -740,6 +741,64 @@ TEST(CtldTest, EnergyOfARunIsWhatNvmlCountedOnItsGpus) {
   const std::vector<MeterRecord> share_recs = records_of(all, share);
   ASSERT_EQ(share_recs.size(), 1u);
   EXPECT_EQ(share_recs[0].energy_j, std::nullopt);
+}
+
+// --probe-report: each executor summarizes its own probe report at
+// registration and sinfo shows it as claimed. No GPU here: n1's report is a
+// fixture with an H100 SXM's figures; n2 has no file and n3 a broken one, and
+// both still register and run jobs. All three executors share this host, so
+// the pattern tells them apart by MPI rank (%r) as well as hostname (%h).
+TEST(CtldTest, ExecutorsReportTheirProbeFilesAndSinfoShowsThemAsClaims) {
+  char host[256] = {};
+  ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
+  CtldCluster c;
+  const std::string prefix = (c.dir() / "probe-").string() + host + "-";
+  ProbeReport report;
+  report.host = host;
+  ProbeGpu gpu;
+  gpu.name = "NVIDIA H100 80GB HBM3";
+  report.gpus = {gpu};
+  ProbeMeasurement m;
+  // 2 x 8192^3 FLOPs in 1.377 ms: 798.5 TFLOP/s; 2 GiB in 716 us: 2999 GB/s.
+  m.gemm = {
+      ProbeGemm{8192, ProbeTiming{2ULL * 8192 * 8192 * 8192, std::chrono::nanoseconds(1'377'000)}}};
+  m.device_copy = ProbeTiming{2ULL << 30, std::chrono::nanoseconds(716'000)};
+  report.measurements = {m};
+  std::ofstream(prefix + "1.json") << to_json(report).dump(2);
+  std::ofstream(prefix + "3.json") << "{\"host\": ";
+  c.add_arg("--probe-report");
+  c.add_arg((c.dir() / "probe-%h-%r.json").string());
+  ASSERT_TRUE(c.start());
+
+  const Json n1 = c.node("n1");
+  ASSERT_TRUE(n1.contains("probe")) << n1.dump();
+  const Json& probe = n1.at("probe");
+  EXPECT_EQ(probe.at("claimed"), true);
+  EXPECT_EQ(probe.at("source"), prefix + "1.json");
+  ASSERT_EQ(probe.at("gpus").size(), 1u) << probe.dump();
+  const Json& g = probe.at("gpus")[0];
+  EXPECT_EQ(g.at("name"), "NVIDIA H100 80GB HBM3");
+  EXPECT_NEAR(g.at("bf16_tflops").get<double>(), 798.5, 0.1);
+  EXPECT_NEAR(g.at("device_copy_gbps").get<double>(), 2999.3, 0.1);
+  EXPECT_EQ(g.at("class"), "H100-SXM");
+
+  const Json n2 = c.node("n2");
+  EXPECT_EQ(n2.at("state"), "idle") << n2.dump();
+  ASSERT_TRUE(n2.contains("probe")) << n2.dump();
+  EXPECT_EQ(n2.at("probe").at("error"), prefix + "2.json: No such file or directory");
+  EXPECT_FALSE(n2.at("probe").contains("gpus"));
+  const Json n3 = c.node("n3");
+  EXPECT_EQ(n3.at("state"), "idle") << n3.dump();
+  ASSERT_TRUE(n3.contains("probe")) << n3.dump();
+  EXPECT_EQ(n3.at("probe").at("error").get<std::string>().rfind(prefix + "3.json", 0), 0u)
+      << n3.dump();
+
+  const std::string quick = c.script("quick.sh", "#!/bin/sh\ntrue\n");
+  const std::uint64_t id = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " --gpus=rtx4090:1 --output=/dev/null '" + quick + "'"));
+  ASSERT_NE(id, 0u);
+  EXPECT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(id) == "COMPLETED"; }))
+      << c.jobs().dump();
 }
 
 }  // namespace

@@ -39,6 +39,52 @@ TEST(Protocol, ExitReportsCarryEnergyOnlyWhereMeasured) {
   EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"energy_j\"");
 }
 
+TEST(Protocol, RegistrationsCarryAProbeSummaryOnlyWhereOneWasRead) {
+  Register r{.hostname = "gpu-node-7", .gpu_source = "nvml"};
+  Json j = to_json(r);
+  for (const char* key : {"probe_gpus", "probe_source", "probe_error"}) {
+    EXPECT_FALSE(j.contains(key)) << key << " absent, so older controllers see nothing new";
+  }
+  Result<Message> back = parse_message(j.dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_TRUE(std::get<Register>(*back).probe_gpus.empty());
+  EXPECT_EQ(std::get<Register>(*back).probe_source, "");
+
+  r.probe_source = "/var/lib/flotilla/probe-gpu-node-7.json";
+  r.probe_gpus = {{"NVIDIA H100 80GB HBM3", 798.5, 2999.1, "H100-SXM"},
+                  {"NVIDIA H100 80GB HBM3", 310.0, 2900.0, ""}};
+  j = to_json(r);
+  EXPECT_FALSE(j.at("probe_gpus")[1].contains("class")) << "no class reached: absent";
+  back = parse_message(j.dump());
+  ASSERT_TRUE(back) << back.message();
+  const Register& got = std::get<Register>(*back);
+  EXPECT_EQ(got.probe_source, r.probe_source);
+  ASSERT_EQ(got.probe_gpus.size(), 2u);
+  EXPECT_EQ(got.probe_gpus[0].name, "NVIDIA H100 80GB HBM3");
+  EXPECT_DOUBLE_EQ(got.probe_gpus[0].bf16_tflops, 798.5);
+  EXPECT_DOUBLE_EQ(got.probe_gpus[0].device_copy_gbps, 2999.1);
+  EXPECT_EQ(got.probe_gpus[0].throughput_class, "H100-SXM");
+  EXPECT_EQ(got.probe_gpus[1].throughput_class, "");
+
+  const Register failed{.hostname = "gpu-node-8", .probe_error = "probe.json: bad JSON"};
+  back = parse_message(to_json(failed).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<Register>(*back).probe_error, "probe.json: bad JSON");
+
+  Json bad = j;
+  bad["probe_gpus"][0].erase("bf16_tflops");
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"probe_gpus\"");
+  bad = j;
+  bad["probe_gpus"][0]["device_copy_gbps"] = -1;
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"probe_gpus\"");
+  bad = j;
+  bad["probe_gpus"] = "fast";
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"probe_gpus\"");
+  bad = j;
+  bad["probe_error"] = "both";
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"probe_error\"");
+}
+
 TEST(Protocol, LaunchesNameTheGpusOfTheFirstNode) {
   Launch l;
   l.job_id = 9;
