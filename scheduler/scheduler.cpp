@@ -221,12 +221,20 @@ void Scheduler::close_gaps() {
   // compaction: at a million jobs, more than half the pass loop's time. Here
   // the waiting entries of that part move to its end, in their order, and
   // the gone ones collect in the skipped prefix. O(the part), as the pass was.
+  // A pass that started every waiting job it looked at (an idle fleet)
+  // left nothing to move.
+  if (scanned_waiting_ == started_.size()) {
+    head_ = std::max(head_, scanned_end_);
+    return;
+  }
   std::size_t w = scanned_end_;
   for (std::size_t i = scanned_end_; i-- > head_;) {
     if (queue_[i].gone) continue;
-    if (--w != i) queue_[w] = std::move(queue_[i]);
+    if (--w != i) {
+      queue_[w] = std::move(queue_[i]);
+      queue_[i].gone = true;  // moved away
+    }
   }
-  for (std::size_t i = head_; i < w; ++i) queue_[i].gone = true;  // gone or moved away
   head_ = w;
 }
 
@@ -236,6 +244,7 @@ std::span<Scheduler::Entry> Scheduler::waiting() {
 
 void Scheduler::scanned(const Entry& e) {
   scanned_end_ = static_cast<std::size_t>(&e - queue_.data()) + 1;
+  scanned_waiting_ += e.gone ? 0 : 1;
 }
 
 const std::vector<Start>& Scheduler::schedule(Seconds now) {
@@ -244,6 +253,7 @@ const std::vector<Start>& Scheduler::schedule(Seconds now) {
   compact();
   order_queue(now);
   scanned_end_ = head_;
+  scanned_waiting_ = 0;
   started_.clear();
   if (options_.queue == "fcfs") {
     fcfs(now);

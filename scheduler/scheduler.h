@@ -151,10 +151,11 @@ class Scheduler {
   std::unique_ptr<Placer> placer_;
   FleetState state_;
   Planner planner_;
-  std::vector<Entry> queue_;     // priority order (highest first), with gone entries
-  std::size_t gone_ = 0;         // entries marked gone
-  std::size_t head_ = 0;         // queue_[0, head_) are all gone
-  std::size_t scanned_end_ = 0;  // one past the last entry this pass looked at
+  std::vector<Entry> queue_;         // priority order (highest first), with gone entries
+  std::size_t gone_ = 0;             // entries marked gone
+  std::size_t head_ = 0;             // queue_[0, head_) are all gone
+  std::size_t scanned_end_ = 0;      // one past the last entry this pass looked at
+  std::size_t scanned_waiting_ = 0;  // of those, how many were waiting when looked at
   // Running jobs in slots, reused through free_slots_; the index finds a
   // job's slot by its id.
   std::vector<Running> running_;
