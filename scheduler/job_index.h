@@ -35,7 +35,7 @@ class JobIndex {
 
   // Adds or replaces id's value. id must not be kEmpty.
   void insert(Key id, std::uint32_t value) {
-    if ((size_ + 1) * 2 > cells_.size()) grow();
+    if ((size_ + 1) * 2 > cells_.size()) rehash(cells_.empty() ? 64 : cells_.size() * 2);
     for (std::size_t i = home(id);; i = (i + 1) & mask_) {
       if (cells_[i].id == id) {
         cells_[i].value = value;
@@ -47,6 +47,13 @@ class JobIndex {
         return;
       }
     }
+  }
+
+  // Room for n ids in all without growing.
+  void reserve(std::size_t n) {
+    std::size_t capacity = cells_.empty() ? 64 : cells_.size();
+    while (capacity < n * 2) capacity *= 2;
+    if (capacity > cells_.size()) rehash(capacity);
   }
 
   // False if id was not there.
@@ -85,9 +92,9 @@ class JobIndex {
   // in so that ids far apart do not all share their low bits' cells.
   std::size_t home(Key id) const { return static_cast<std::size_t>(id ^ (id >> 32)) & mask_; }
 
-  void grow() {
+  // capacity: a power of two.
+  void rehash(std::size_t capacity) {
     std::vector<Cell> old = std::move(cells_);
-    const std::size_t capacity = old.empty() ? 64 : old.size() * 2;
     cells_.assign(capacity, Cell{});
     mask_ = capacity - 1;
     size_ = 0;

@@ -247,6 +247,18 @@ void Scheduler::scanned(const Entry& e) {
   scanned_waiting_ += e.gone ? 0 : 1;
 }
 
+namespace {
+
+// std::vector::reserve allocates exactly what it is asked for, so a need that
+// creeps up pass by pass would copy the vector on every pass; this keeps the
+// growth geometric.
+template <class T>
+void reserve_geometric(std::vector<T>& v, std::size_t n) {
+  if (n > v.capacity()) v.reserve(std::max(n, 2 * v.capacity()));
+}
+
+}  // namespace
+
 const std::vector<Start>& Scheduler::schedule(Seconds now) {
   planner_.advance(now);
   no_room_.clear();
@@ -255,6 +267,16 @@ const std::vector<Start>& Scheduler::schedule(Seconds now) {
   scanned_end_ = head_;
   scanned_waiting_ = 0;
   started_.clear();
+  // Room for every start this pass can make (one per waiting job, at most one
+  // per free GPU but for shares) before it begins: a burst of starts, a full
+  // queue meeting an idle fleet, otherwise copies the running slots and
+  // rehashes their index over and over.
+  const std::size_t can_start =
+      std::min<std::size_t>(queue_.size() - gone_, state_.free_whole_gpus());
+  reserve_geometric(started_, can_start);
+  reserve_geometric(running_,
+                    running_.size() + can_start - std::min(can_start, free_slots_.size()));
+  running_index_.reserve(running_index_.size() + can_start);
   if (options_.queue == "fcfs") {
     fcfs(now);
   } else if (options_.queue == "easy") {
