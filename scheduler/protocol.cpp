@@ -281,6 +281,15 @@ Json to_json(const JobExit& m) {
   if (m.energy_j) j["energy_j"] = *m.energy_j;
   return j;
 }
+Json to_json(const MeterStart& m) {
+  return {{"type", "meter_start"}, {"job_id", m.job_id}, {"run", m.run}, {"gpus", m.gpus}};
+}
+Json to_json(const MeterEnd& m) {
+  return {{"type", "meter_end"}, {"job_id", m.job_id}, {"run", m.run}};
+}
+Json to_json(const MeterReport& m) {
+  return {{"type", "meter_report"}, {"job_id", m.job_id}, {"run", m.run}, {"energy_j", m.energy_j}};
+}
 Json to_json(const Shutdown&) {
   return {{"type", "shutdown"}};
 }
@@ -348,6 +357,25 @@ Result<Message> parse_message(std::string_view text) {
     in.get("error", m.error);
     in.get("energy_j", m.energy_j);
     out = std::move(m);
+  } else if (type == "meter_start") {
+    MeterStart m;
+    in.get("job_id", m.job_id);
+    in.get("run", m.run);
+    in.get("gpus", m.gpus);
+    out = std::move(m);
+  } else if (type == "meter_end") {
+    MeterEnd m;
+    in.get("job_id", m.job_id);
+    in.get("run", m.run);
+    out = m;
+  } else if (type == "meter_report") {
+    MeterReport m;
+    in.get("job_id", m.job_id);
+    in.get("run", m.run);
+    // Only a measured figure is reported; read as 0 it would be a false one.
+    if (!j.contains("energy_j")) in.fail("energy_j");
+    in.get("energy_j", m.energy_j);
+    out = m;
   } else if (type == "shutdown") {
     out = Shutdown{};
   } else {

@@ -10,7 +10,7 @@
 // Controller <-> executors (MPI, communicator MPI_COMM_WORLD, tag kMpiTag):
 // one JSON object per MPI message, {"type": ..., ...}; the types and their
 // fields are the structs below (Register, Heartbeat, Launch, Cancel, JobExit,
-// Shutdown).
+// MeterStart, MeterEnd, MeterReport, Shutdown).
 #pragma once
 
 #include <cstdint>
@@ -136,6 +136,26 @@ struct JobExit {
   // rounded to the nearest joule; absent where NVML could not count it.
   std::optional<std::uint64_t> energy_j;
 };
+// Controller -> every other node of a multi-node job, which runs no script
+// (the first node's mpirun starts the ranks there): count the energy of
+// these GPUs for the job's run `run` (its requeue count) from now on.
+struct MeterStart {
+  std::uint64_t job_id = 0;
+  std::uint32_t run = 0;
+  std::vector<std::uint32_t> gpus;
+};
+// Controller -> those nodes when the run ended: stop counting and report.
+struct MeterEnd {
+  std::uint64_t job_id = 0;
+  std::uint32_t run = 0;
+};
+// Executor -> controller, the answer to MeterEnd where the counters were read
+// both times (as JobExit::energy_j).
+struct MeterReport {
+  std::uint64_t job_id = 0;
+  std::uint32_t run = 0;
+  std::uint64_t energy_j = 0;
+};
 struct Shutdown {};
 
 Json to_json(const Register& m);
@@ -143,9 +163,13 @@ Json to_json(const Heartbeat& m);
 Json to_json(const Launch& m);
 Json to_json(const Cancel& m);
 Json to_json(const JobExit& m);
+Json to_json(const MeterStart& m);
+Json to_json(const MeterEnd& m);
+Json to_json(const MeterReport& m);
 Json to_json(const Shutdown& m);
 // Parses any of the above; errors say which field is wrong.
-using Message = std::variant<Register, Heartbeat, Launch, Cancel, JobExit, Shutdown>;
+using Message = std::variant<Register, Heartbeat, Launch, Cancel, JobExit, MeterStart, MeterEnd,
+                             MeterReport, Shutdown>;
 Result<Message> parse_message(std::string_view text);
 
 // MPI transport: blocking send (executors to the controller, which always

@@ -39,6 +39,34 @@ TEST(Protocol, ExitReportsCarryEnergyOnlyWhereMeasured) {
   EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"energy_j\"");
 }
 
+// The other nodes of a multi-node job: counting starts and ends by job and
+// run, and a report without its figure is refused rather than read as 0 J.
+TEST(Protocol, MeterMessagesRoundTripAndAReportNeedsItsEnergy) {
+  Result<Message> back = parse_message(to_json(MeterStart{7, 2, {1, 3}}).dump());
+  ASSERT_TRUE(back) << back.message();
+  const auto& start = std::get<MeterStart>(*back);
+  EXPECT_EQ(start.job_id, 7u);
+  EXPECT_EQ(start.run, 2u);
+  EXPECT_EQ(start.gpus, (std::vector<std::uint32_t>{1, 3}));
+
+  back = parse_message(to_json(MeterEnd{7, 2}).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<MeterEnd>(*back).job_id, 7u);
+  EXPECT_EQ(std::get<MeterEnd>(*back).run, 2u);
+
+  back = parse_message(to_json(MeterReport{7, 2, 101}).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<MeterReport>(*back).energy_j, 101u);
+  EXPECT_EQ(std::get<MeterReport>(*back).run, 2u);
+
+  Json bad = to_json(MeterReport{7, 2, 101});
+  bad.erase("energy_j");
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"energy_j\"");
+  bad = to_json(MeterStart{7, 2, {1}});
+  bad["gpus"] = "1";
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"gpus\"");
+}
+
 TEST(Protocol, RegistrationsCarryAProbeSummaryOnlyWhereOneWasRead) {
   Register r{.hostname = "gpu-node-7", .gpu_source = "nvml"};
   Json j = to_json(r);
