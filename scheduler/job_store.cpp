@@ -94,12 +94,20 @@ Result<std::unique_ptr<JobStore>> JobStore::open(const std::string& path) {
       !s) {
     return s;
   }
+  if (Status s = store->prepare(
+          "UPDATE usage SET energy_j = ? WHERE job_id = ? AND node = ? AND run = ? AND energy_j "
+          "IS NULL",
+          &store->set_energy_);
+      !s) {
+    return s;
+  }
   return store;
 }
 
 JobStore::~JobStore() {
   sqlite3_finalize(put_job_);
   sqlite3_finalize(add_usage_);
+  sqlite3_finalize(set_energy_);
   sqlite3_close(db_);
 }
 
@@ -160,6 +168,18 @@ Status JobStore::add_usage(const MeterRecord& r) {
     sqlite3_bind_null(s, 12);
   }
   if (sqlite3_step(s) != SQLITE_DONE) return error("write usage");
+  return Status::ok();
+}
+
+Status JobStore::set_energy(const std::string& job_id, const std::string& node, std::uint32_t run,
+                            std::uint64_t energy_j) {
+  sqlite3_stmt* s = set_energy_;
+  sqlite3_reset(s);
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(energy_j));
+  sqlite3_bind_text(s, 2, job_id.data(), static_cast<int>(job_id.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(s, 3, node.data(), static_cast<int>(node.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 4, run);
+  if (sqlite3_step(s) != SQLITE_DONE) return error("write energy");
   return Status::ok();
 }
 

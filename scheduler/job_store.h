@@ -36,6 +36,11 @@ class JobStore {
 
   Status put_job(std::uint64_t id, const std::string& state, const std::string& doc);
   Status add_usage(const MeterRecord& record);
+  // The energy of a record written without one (another node of a
+  // multi-node job reports its figure after the run's end was recorded).
+  // A record that has one, or none at all, is left as it is.
+  Status set_energy(const std::string& job_id, const std::string& node, std::uint32_t run,
+                    std::uint64_t energy_j);
   Status set_next_job_id(std::uint64_t id);
 
   // Every job as (id, doc), in id order.
@@ -54,6 +59,7 @@ class JobStore {
   sqlite3* db_;
   sqlite3_stmt* put_job_ = nullptr;
   sqlite3_stmt* add_usage_ = nullptr;
+  sqlite3_stmt* set_energy_ = nullptr;
 };
 
 }  // namespace flotilla

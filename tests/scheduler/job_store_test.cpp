@@ -92,6 +92,24 @@ TEST_F(JobStoreTest, EnergyIsKeptOnlyWhereMeasured) {
   EXPECT_EQ((*usage)[1], measured);
 }
 
+// Another node's figure arrives after the run's record: it fills that run's
+// record only, and never overwrites a figure already there.
+TEST_F(JobStoreTest, ALateEnergyFillsOnlyItsRunsRecordWithoutOne) {
+  auto store = JobStore::open(path_);
+  ASSERT_TRUE(store) << store.message();
+  ASSERT_TRUE((*store)->add_usage(record(0, JobEndState::kNodeFail, Fault::kProvider)));
+  ASSERT_TRUE((*store)->add_usage(record(1, JobEndState::kCompleted, Fault::kNone)));
+  ASSERT_TRUE((*store)->set_energy("17", "gpu01", 1, 500));
+  ASSERT_TRUE((*store)->set_energy("17", "gpu01", 1, 900));  // already has one
+  ASSERT_TRUE((*store)->set_energy("17", "gpu02", 1, 900));  // no such record
+  ASSERT_TRUE((*store)->set_energy("18", "gpu01", 0, 900));  // no such job
+  auto usage = (*store)->usage_between(0, 10'000);
+  ASSERT_TRUE(usage) << usage.message();
+  ASSERT_EQ(usage->size(), 2u);
+  EXPECT_EQ((*usage)[0].energy_j, std::nullopt);
+  EXPECT_EQ((*usage)[1].energy_j, 500u);
+}
+
 // A store written before energy was measured (runs, no energy_j column): its
 // records are kept, without energy, and new ones carry it.
 TEST_F(JobStoreTest, AStoreWithoutEnergyIsMigratedKeepingItsRecords) {
