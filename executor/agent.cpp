@@ -135,6 +135,14 @@ Status run_agent(const AgentOptions& options) {
         }
       } else if (auto* cancel = std::get_if<protocol::Cancel>(&*m)) {
         runner.cancel(cancel->job_id, now_ms());
+      } else if (auto* start = std::get_if<protocol::MeterStart>(&*m)) {
+        runner.meter_start(*start);
+      } else if (auto* end = std::get_if<protocol::MeterEnd>(&*m)) {
+        if (std::optional<std::uint64_t> j = runner.meter_end(*end)) {
+          const protocol::MeterReport report{
+              .job_id = end->job_id, .run = end->run, .energy_j = *j};
+          if (Status s = protocol::mpi_send(0, protocol::to_json(report)); !s) return s;
+        }
       }
     }
     const std::int64_t now = now_ms();

@@ -246,6 +246,23 @@ std::optional<std::vector<std::uint64_t>> JobRunner::energy_mj(
   return mj;
 }
 
+void JobRunner::meter_start(const protocol::MeterStart& m) {
+  std::optional<std::vector<std::uint64_t>> start = energy_mj(m.gpus);
+  if (!start) {
+    metered_.erase(m.job_id);  // nothing to count, and no older run to keep
+    return;
+  }
+  metered_[m.job_id] = Metered{.run = m.run, .gpus = m.gpus, .start_mj = std::move(*start)};
+}
+
+std::optional<std::uint64_t> JobRunner::meter_end(const protocol::MeterEnd& m) {
+  auto it = metered_.find(m.job_id);
+  if (it == metered_.end() || it->second.run != m.run) return std::nullopt;
+  const Metered metered = std::move(it->second);
+  metered_.erase(it);
+  return joules_between(metered.start_mj, energy_mj(metered.gpus));
+}
+
 std::vector<std::uint64_t> JobRunner::running() const {
   std::vector<std::uint64_t> ids;
   for (const auto& [id, job] : jobs_) ids.push_back(id);

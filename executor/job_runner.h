@@ -44,7 +44,18 @@ class JobRunner {
   // now, only where every one of them could be read both times.
   std::vector<protocol::JobExit> reap();
 
+  // Scripts running here; metered-only jobs (below) are not among them.
   std::vector<std::uint64_t> running() const;
+
+  // The other nodes of a multi-node job run no script here, yet their GPUs'
+  // energy counts all the same: from meter_start to meter_end of the job's
+  // run. A second meter_start of the job (its node was marked down before the
+  // run's end reached it) replaces the first.
+  void meter_start(const protocol::MeterStart& m);
+  // What the counters of the run's GPUs rose by since meter_start, as reap()
+  // figures it; nullopt where a counter could not be read or `m` is not the
+  // run metered here.
+  std::optional<std::uint64_t> meter_end(const protocol::MeterEnd& m);
 
  private:
   struct Job {
@@ -59,8 +70,14 @@ class JobRunner {
   };
   void terminate(Job& job, std::int64_t now_ms);
   std::optional<std::vector<std::uint64_t>> energy_mj(const std::vector<std::uint32_t>& gpus) const;
+  struct Metered {
+    std::uint32_t run = 0;
+    std::vector<std::uint32_t> gpus;
+    std::vector<std::uint64_t> start_mj;
+  };
   const Nvml* nvml_;
   std::map<std::uint64_t, Job> jobs_;
+  std::map<std::uint64_t, Metered> metered_;
 };
 
 }  // namespace flotilla::executor

@@ -207,5 +207,35 @@ TEST_F(JobRunnerTest, WithoutEveryCounterNoEnergyIsReported) {
   EXPECT_EQ(energy(nvml->get(), {0}, false), std::nullopt);
 }
 
+// Another node of a multi-node job runs no script: its GPUs are counted from
+// meter_start to meter_end of the run, one rise of the stand-in's counters
+// for GPUs 0 and 2 here. The end of another run reports nothing and leaves
+// the count alone; a later meter_start of the job replaces an earlier one
+// whose end never came (the node was down then).
+TEST_F(JobRunnerTest, AMeteredJobIsCountedFromItsStartToItsEndWithoutAScript) {
+  testing::script_fake_nvml(0, true);
+  const Result<std::unique_ptr<Nvml>> nvml = Nvml::open(testing::kFakeNvml);
+  ASSERT_TRUE(nvml) << nvml.message();
+  JobRunner r(nvml->get());
+  const std::uint64_t rise =
+      (testing::fake_nvml_rise_mj(0) + testing::fake_nvml_rise_mj(2) + 500) / 1000;
+
+  r.meter_start({.job_id = 21, .run = 0, .gpus = {0, 2}});
+  EXPECT_TRUE(r.running().empty()) << "no script runs for it here";
+  EXPECT_EQ(r.meter_end({.job_id = 21, .run = 1}), std::nullopt) << "not the run counted";
+  EXPECT_EQ(r.meter_end({.job_id = 21, .run = 0}), rise);
+  EXPECT_EQ(r.meter_end({.job_id = 21, .run = 0}), std::nullopt) << "reported once";
+
+  r.meter_start({.job_id = 22, .run = 0, .gpus = {0}});
+  r.meter_start({.job_id = 22, .run = 1, .gpus = {0, 2}});
+  EXPECT_EQ(r.meter_end({.job_id = 22, .run = 0}), std::nullopt);
+  EXPECT_EQ(r.meter_end({.job_id = 22, .run = 1}), rise);
+
+  EXPECT_EQ(r.meter_end({.job_id = 23, .run = 0}), std::nullopt) << "never started";
+  JobRunner without(nullptr);
+  without.meter_start({.job_id = 24, .run = 0, .gpus = {0}});
+  EXPECT_EQ(without.meter_end({.job_id = 24, .run = 0}), std::nullopt) << "no NVML";
+}
+
 }  // namespace
 }  // namespace flotilla::executor
