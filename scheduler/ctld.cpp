@@ -77,6 +77,22 @@ struct Alloc {
   std::uint16_t milli = 1000;
 };
 
+// The node's GPUs an allocation holds, as CUDA_VISIBLE_DEVICES names them.
+std::vector<std::uint32_t> gpus_of(const Alloc& a) {
+  std::vector<std::uint32_t> gpus;
+  for (unsigned g = 0; g < kMaxGpusPerNode; ++g) {
+    if (a.gpu_mask >> g & 1u) gpus.push_back(g);
+  }
+  return gpus;
+}
+
+// The same, as CUDA_VISIBLE_DEVICES and SLURM_JOB_GPUS write them: "0,2".
+std::string devices_of(const Alloc& a) {
+  std::string devices;
+  for (std::uint32_t g : gpus_of(a)) devices += (devices.empty() ? "" : ",") + std::to_string(g);
+  return devices;
+}
+
 struct Dependency {
   std::string kind;  // afterok, afterany, afternotok, singleton
   std::vector<std::uint64_t> ids;
@@ -896,6 +912,11 @@ void Controller::start(LiveJob& j, const Start& s) {
   for (const NodeAlloc& a : s.placement.allocs) j.allocs.push_back({a.node, a.gpu_mask, a.milli});
   persist(j);
   send(rank_of(j.allocs.front().node), protocol::to_json(launch_of(j)));
+  for (const Alloc& a : j.allocs) {
+    if (&a != &j.allocs.front() && a.milli == 1000) {
+      send(rank_of(a.node), protocol::to_json(protocol::MeterStart{j.id, j.restarts, gpus_of(a)}));
+    }
+  }
 }
 
 std::string Controller::expand_pattern(const std::string& pattern, const LiveJob& j) const {
@@ -955,12 +976,8 @@ protocol::Launch Controller::launch_of(const LiveJob& j) const {
       l.hostfile += names.back() + " slots=" + std::to_string(std::popcount(a.gpu_mask)) + "\n";
     }
   }
-  std::string devices;
-  for (unsigned g = 0; g < kMaxGpusPerNode; ++g) {
-    if (!(first.gpu_mask >> g & 1u)) continue;
-    devices += (devices.empty() ? "" : ",") + std::to_string(g);
-    l.gpus.push_back(g);
-  }
+  l.gpus = gpus_of(first);
+  const std::string devices = devices_of(first);
   const std::string nodelist = compress_hostlist(names);
   for (const std::string& e : j.env) {
     if (e.rfind("SLURM_", 0) != 0 && e.rfind("CUDA_VISIBLE_DEVICES=", 0) != 0 &&
@@ -1062,9 +1079,16 @@ void Controller::finish(LiveJob& j, const std::string& state, Fault fault,
                     .outcome = outcome,
                     .fault = fault,
                     .run = j.restarts};
-      // Only the first node's executor runs the script and reads the
-      // counters; a shared GPU's counter also counts its other jobs.
-      if (&a == &j.allocs.front() && a.milli == 1000) m.energy_j = energy_j;
+      // The first node's figure comes with the script's exit; the other
+      // nodes report theirs when told the run ended (MeterReport), a node
+      // that is down never. A shared GPU's counter also counts its other jobs.
+      if (a.milli == 1000) {
+        if (&a == &j.allocs.front()) {
+          m.energy_j = energy_j;
+        } else if (node_live_[a.node].up) {
+          send(rank_of(a.node), protocol::to_json(protocol::MeterEnd{j.id, j.restarts}));
+        }
+      }
       if (Status s = store_->add_usage(m); !s) stop_ = true;
     }
   }
@@ -1136,6 +1160,19 @@ void Controller::handle_executor(const protocol::Received& in) {
           it->second.allocs.front().node != node) {
         send(in.rank, protocol::to_json(protocol::Cancel{id}));
       }
+    }
+    return;
+  }
+  if (const auto* r = std::get_if<protocol::MeterReport>(&*m)) {
+    // Fills the record of that run on this node, written when the run ended.
+    auto it = jobs_.find(r->job_id);
+    if (it == jobs_.end()) return;
+    tx();
+    if (Status s = store_->set_energy(job_name_of(it->second),
+                                      fleet_.node_name(static_cast<std::uint32_t>(node)), r->run,
+                                      r->energy_j);
+        !s) {
+      stop_ = true;
     }
     return;
   }
@@ -1214,13 +1251,9 @@ Json Controller::view(const LiveJob& j) const {
   std::uint32_t gpus = 0;
   for (const Alloc& a : j.allocs) {
     names.push_back(fleet_.node_name(a.node));
-    std::string devices;
-    for (unsigned g = 0; g < kMaxGpusPerNode; ++g) {
-      if (a.gpu_mask >> g & 1u) devices += (devices.empty() ? "" : ",") + std::to_string(g);
-    }
     gpus += static_cast<std::uint32_t>(std::popcount(a.gpu_mask));
     per_node.push_back(
-        {{"node", names.back()}, {"cuda_visible_devices", devices}, {"milli", a.milli}});
+        {{"node", names.back()}, {"cuda_visible_devices", devices_of(a)}, {"milli", a.milli}});
   }
   const std::uint32_t nodes = j.allocs.empty() ? std::max<std::uint32_t>(1, j.shape.nodes)
                                                : static_cast<std::uint32_t>(j.allocs.size());

@@ -291,9 +291,10 @@ std::vector<MeterRecord> records_of(const std::vector<MeterRecord>& all, std::ui
 // with both nodes named, and `mpirun --hostfile` starts one rank on each
 // (through a stand-in for ssh that runs the command here, since m1 and m2
 // are not real hosts). Single-GPU jobs fill the other GPUs meanwhile without
-// touching the two-node job's.
+// touching the two-node job's. Each node's record carries its GPUs' energy.
 TEST(CtldTest, TwoNodeJobRunsOnTheFirstNodeWithAHostfileMpirunAccepts) {
   CtldCluster c("local-multinode.toml", 3);
+  c.set_env("LD_LIBRARY_PATH", FLOTILLA_FAKE_NVML_DIR);  // energy counters (see below)
   ASSERT_TRUE(c.start());
   const std::string d = c.dir().string();
   // ssh HOST COMMAND as Open MPI's rsh launcher calls it: note the host, run the command here.
@@ -406,6 +407,30 @@ TEST(CtldTest, TwoNodeJobRunsOnTheFirstNodeWithAHostfileMpirunAccepts) {
     EXPECT_GT(r.gpu_seconds, 0u);
   }
   EXPECT_EQ(nodes, (std::set<std::string>{"m1", "m2"}));
+
+  // Energy on both nodes, each what the stand-in NVML's counters of that
+  // node's two GPUs rose by: m1's executor read them at the script's launch
+  // and exit, m2's when told the run started and ended. m2's figure comes a
+  // moment after the run's record (the controller asks for it at the end).
+  std::map<std::string, std::uint64_t> expected;
+  for (const auto& [node, gpus] : held) {
+    std::uint64_t mj = 0;
+    for (const std::string& g : gpus) mj += (10'000ull << std::stoi(g)) + 300;
+    expected[node] = (mj + 500) / 1000;
+  }
+  std::map<std::string, std::optional<std::uint64_t>> energy;
+  ASSERT_TRUE(CtldCluster::wait_for(10,
+                                    [&] {
+                                      energy.clear();
+                                      for (const MeterRecord& r :
+                                           records_of(meter_records(c, "energy.jsonl"), m)) {
+                                        energy[r.node] = r.energy_j;
+                                      }
+                                      return energy.size() == 2 && energy["m1"] && energy["m2"];
+                                    }))
+      << "m1 " << energy["m1"].value_or(0) << " J, m2 " << energy["m2"].value_or(0) << " J";
+  EXPECT_EQ(energy["m1"], expected["m1"]);
+  EXPECT_EQ(energy["m2"], expected["m2"]);
 }
 
 // An executor that stops heartbeating (SIGSTOP) is marked down; its jobs end
