@@ -130,7 +130,8 @@ Status run_agent(const AgentOptions& options) {
       if (std::holds_alternative<protocol::Shutdown>(*m)) return Status::ok();
       if (auto* launch = std::get_if<protocol::Launch>(&*m)) {
         if (Status s = runner.launch(*launch, now_ms()); !s) {
-          protocol::JobExit e{.job_id = launch->job_id, .exit_code = 1, .error = s.message()};
+          protocol::JobExit e{
+              .job_id = launch->job_id, .run = launch->run, .exit_code = 1, .error = s.message()};
           if (Status sent = protocol::mpi_send(0, protocol::to_json(e)); !sent) return sent;
         }
       } else if (auto* cancel = std::get_if<protocol::Cancel>(&*m)) {

@@ -161,6 +161,7 @@ Status JobRunner::launch(const protocol::Launch& spec, std::int64_t now_ms) {
                          std::string(std::strerror(codes[1])));
   }
   job.pid = pid;
+  job.run = spec.run;
   job.kill_wait_ms = spec.kill_wait_ms;
   job.gpus = spec.gpus;
   job.energy_at_launch_mj = energy_mj(job.gpus);
@@ -218,8 +219,10 @@ std::vector<protocol::JobExit> JobRunner::reap() {
     }
     Job& job = it->second;
     ::kill(-job.pid, SIGKILL);  // what the script left behind ends with it, as in Slurm
-    protocol::JobExit e{
-        .job_id = it->first, .timed_out = job.timed_out, .cancelled = job.cancelled};
+    protocol::JobExit e{.job_id = it->first,
+                        .run = job.run,
+                        .timed_out = job.timed_out,
+                        .cancelled = job.cancelled};
     if (WIFEXITED(status)) e.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) e.signal = WTERMSIG(status);
     if (job.energy_at_launch_mj)

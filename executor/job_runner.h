@@ -60,6 +60,7 @@ class JobRunner {
  private:
   struct Job {
     pid_t pid = 0;  // also the process group id (the child calls setsid)
+    std::uint32_t run = 0;
     std::int64_t warn_at_ms = 0, limit_at_ms = 0, kill_at_ms = 0;  // 0: none
     std::int64_t kill_wait_ms = 0;
     int warn_signal = 0;

@@ -331,6 +331,9 @@ class Controller {
     std::int64_t last_seen_ms = 0;
     std::string reason;
     protocol::Register inventory;  // what its executor found at registration
+    // The jobs that ended when it was marked down, to be cancelled should it
+    // come back: copies of them may still run there.
+    std::vector<std::uint64_t> lost;
   };
   std::vector<NodeLive> node_live_;
   std::vector<std::pair<int, Json>> unsent_;  // until this turn's commit
@@ -963,6 +966,7 @@ protocol::Launch Controller::launch_of(const LiveJob& j) const {
   const Alloc& first = j.allocs.front();
   const std::string first_name = fleet_.node_name(first.node);
   l.job_id = j.id;
+  l.run = j.restarts;
   l.script = j.script;
   l.spool_dir = options_.state_dir + "/spool/" + first_name;
   l.args = j.script_args;
@@ -1129,7 +1133,8 @@ void Controller::node_down(std::uint32_t node, const std::string& reason) {
   const int rank = rank_of(node);
   std::erase_if(unsent_, [&](const auto& m) { return m.first == rank; });
   mpi_.cancel(rank);
-  for (JobId id : scheduler_->node_down(node, Seconds(now_ms() / 1000))) {
+  n.lost = scheduler_->node_down(node, Seconds(now_ms() / 1000));
+  for (JobId id : n.lost) {
     LiveJob& j = jobs_.at(id);
     // The other nodes of a multi-node job stop too.
     if (j.allocs.front().node != node)
@@ -1147,9 +1152,14 @@ void Controller::handle_executor(const protocol::Received& in) {
   Result<protocol::Message> m = protocol::parse_message(in.text);
   if (!m) return;
   if (!live.up && live.has_executor) {
-    // Back after being marked down: anything it still runs was requeued or failed.
+    // Back after being marked down: anything it still runs was requeued or
+    // failed. Cancelled now rather than at its next heartbeat: a launch sent
+    // before the mark-down may reach it only now, and this cancel, sent
+    // after it, is read after it.
     live.up = true;
     live.reason.clear();
+    for (std::uint64_t id : live.lost) send(in.rank, protocol::to_json(protocol::Cancel{id}));
+    live.lost.clear();
     scheduler_->node_up(static_cast<std::uint32_t>(node));
     dirty_ = true;
   }
@@ -1179,7 +1189,10 @@ void Controller::handle_executor(const protocol::Received& in) {
   const auto* e = std::get_if<protocol::JobExit>(&*m);
   if (!e) return;
   auto it = jobs_.find(e->job_id);
-  if (it == jobs_.end() || it->second.state != "RUNNING" || it->second.allocs.front().node != node)
+  // A stale copy's exit (an earlier run, left running while this node was
+  // down) ends nothing, even when the job runs here again.
+  if (it == jobs_.end() || it->second.state != "RUNNING" ||
+      it->second.allocs.front().node != node || it->second.restarts != e->run)
     return;
   LiveJob& j = it->second;
   j.exit_code = e->exit_code;

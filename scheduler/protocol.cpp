@@ -256,6 +256,7 @@ Json to_json(const Heartbeat& m) {
 Json to_json(const Launch& m) {
   return {{"type", "launch"},
           {"job_id", m.job_id},
+          {"run", m.run},
           {"script", m.script},
           {"spool_dir", m.spool_dir},
           {"hostfile", m.hostfile},
@@ -275,9 +276,9 @@ Json to_json(const Cancel& m) {
   return {{"type", "cancel"}, {"job_id", m.job_id}};
 }
 Json to_json(const JobExit& m) {
-  Json j = {{"type", "exit"},     {"job_id", m.job_id},       {"exit_code", m.exit_code},
-            {"signal", m.signal}, {"timed_out", m.timed_out}, {"cancelled", m.cancelled},
-            {"error", m.error}};
+  Json j = {{"type", "exit"},           {"job_id", m.job_id}, {"run", m.run},
+            {"exit_code", m.exit_code}, {"signal", m.signal}, {"timed_out", m.timed_out},
+            {"cancelled", m.cancelled}, {"error", m.error}};
   if (m.energy_j) j["energy_j"] = *m.energy_j;
   return j;
 }
@@ -328,6 +329,7 @@ Result<Message> parse_message(std::string_view text) {
   } else if (type == "launch") {
     Launch m;
     in.get("job_id", m.job_id);
+    in.get("run", m.run);
     in.get("script", m.script);
     in.get("spool_dir", m.spool_dir);
     in.get("hostfile", m.hostfile);
@@ -350,6 +352,7 @@ Result<Message> parse_message(std::string_view text) {
   } else if (type == "exit") {
     JobExit m;
     in.get("job_id", m.job_id);
+    in.get("run", m.run);
     in.get("exit_code", m.exit_code);
     in.get("signal", m.signal);
     in.get("timed_out", m.timed_out);

@@ -106,6 +106,9 @@ struct Heartbeat {
 // Controller -> the first node of a job: run the batch script.
 struct Launch {
   std::uint64_t job_id = 0;
+  // The job's requeues before this run; its exit report names it, so that a
+  // stale copy's exit never ends a later run of the job.
+  std::uint32_t run = 0;
   std::string script;             // the text; written to spool_dir/job<ID>.sh, mode 0700
   std::string spool_dir;          // created if missing
   std::string hostfile;           // multi-node jobs: written to spool_dir/job<ID>.hosts
@@ -127,8 +130,9 @@ struct Cancel {
 // Executor -> controller: a job's script ended (or could not start).
 struct JobExit {
   std::uint64_t job_id = 0;
-  int exit_code = 0;  // WEXITSTATUS, or 1 when the launch failed
-  int signal = 0;     // terminating signal, 0 if it exited
+  std::uint32_t run = 0;  // Launch::run
+  int exit_code = 0;      // WEXITSTATUS, or 1 when the launch failed
+  int signal = 0;         // terminating signal, 0 if it exited
   bool timed_out = false;
   bool cancelled = false;
   std::string error;  // why the launch failed; empty otherwise

@@ -142,9 +142,12 @@ TEST_F(JobRunnerTest, ASecondLaunchOfAJobReplacesItsStaleCopy) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const std::string stale = read((dir_ / "stale.pid").string());
   ASSERT_FALSE(stale.empty());
-  ASSERT_TRUE(r.launch(spec(13, "#!/bin/sh\nexit 4\n"), now_ms()));
+  protocol::Launch rerun = spec(13, "#!/bin/sh\nexit 4\n");
+  rerun.run = 1;
+  ASSERT_TRUE(r.launch(rerun, now_ms()));
   const protocol::JobExit e = wait(r);
   EXPECT_EQ(e.job_id, 13u);
+  EXPECT_EQ(e.run, 1u) << "the report names its run";
   EXPECT_EQ(e.exit_code, 4) << "the report is the new run's";
   EXPECT_EQ(e.signal, 0);
   EXPECT_TRUE(r.reap().empty()) << "the stale copy is not reported";

@@ -113,13 +113,18 @@ TEST(Protocol, RegistrationsCarryAProbeSummaryOnlyWhereOneWasRead) {
   EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"probe_error\"");
 }
 
-TEST(Protocol, LaunchesNameTheGpusOfTheFirstNode) {
+TEST(Protocol, LaunchesNameTheGpusOfTheFirstNodeAndExitsTheirRun) {
   Launch l;
   l.job_id = 9;
+  l.run = 2;
   l.gpus = {1, 3};
   Result<Message> back = parse_message(to_json(l).dump());
   ASSERT_TRUE(back) << back.message();
   EXPECT_EQ(std::get<Launch>(*back).gpus, (std::vector<std::uint32_t>{1, 3}));
+  EXPECT_EQ(std::get<Launch>(*back).run, 2u);
+  back = parse_message(to_json(JobExit{.job_id = 9, .run = 2}).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<JobExit>(*back).run, 2u);
 }
 
 // A launch of a megabyte, far above any eager limit: what a stopped executor
