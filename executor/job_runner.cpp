@@ -185,6 +185,7 @@ void JobRunner::terminate(Job& job, std::int64_t now_ms) {
 }
 
 void JobRunner::cancel(std::uint64_t job_id, std::int64_t now_ms) {
+  metered_.erase(job_id);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end() || it->second.cancelled) return;
   it->second.cancelled = true;

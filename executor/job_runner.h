@@ -34,7 +34,9 @@ class JobRunner {
   // the same job still running here is stale: it is killed and never reported.
   Status launch(const protocol::Launch& spec, std::int64_t now_ms);
   // scancel: SIGCONT and SIGTERM now, SIGKILL after the job's grace period.
-  // Unknown ids are ignored (the job may have just ended).
+  // Unknown ids are ignored (the job may have just ended). A metered-only
+  // job stops being counted (the controller cancels what a node lost while it
+  // was down, whose meter_end never came).
   void cancel(std::uint64_t job_id, std::int64_t now_ms);
   // Sends due --signal warnings, time-limit SIGTERMs and SIGKILLs.
   void tick(std::int64_t now_ms);

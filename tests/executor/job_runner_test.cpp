@@ -214,7 +214,7 @@ TEST_F(JobRunnerTest, WithoutEveryCounterNoEnergyIsReported) {
 // meter_start to meter_end of the run, one rise of the stand-in's counters
 // for GPUs 0 and 2 here. The end of another run reports nothing and leaves
 // the count alone; a later meter_start of the job replaces an earlier one
-// whose end never came (the node was down then).
+// whose end never came (the node was down then), and so does a cancel.
 TEST_F(JobRunnerTest, AMeteredJobIsCountedFromItsStartToItsEndWithoutAScript) {
   testing::script_fake_nvml(0, true);
   const Result<std::unique_ptr<Nvml>> nvml = Nvml::open(testing::kFakeNvml);
@@ -235,6 +235,9 @@ TEST_F(JobRunnerTest, AMeteredJobIsCountedFromItsStartToItsEndWithoutAScript) {
   EXPECT_EQ(r.meter_end({.job_id = 22, .run = 1}), rise);
 
   EXPECT_EQ(r.meter_end({.job_id = 23, .run = 0}), std::nullopt) << "never started";
+  r.meter_start({.job_id = 25, .run = 0, .gpus = {0}});
+  r.cancel(25, now_ms());
+  EXPECT_EQ(r.meter_end({.job_id = 25, .run = 0}), std::nullopt) << "cancelled";
   JobRunner without(nullptr);
   without.meter_start({.job_id = 24, .run = 0, .gpus = {0}});
   EXPECT_EQ(without.meter_end({.job_id = 24, .run = 0}), std::nullopt) << "no NVML";
