@@ -2,7 +2,9 @@
 // declaring different GPU types (examples/fleets/local-test.toml), real
 // SQLite, the real socket, the real client commands.
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -33,6 +35,13 @@ std::uint64_t submitted_id(const CommandOutcome& r) {
 std::vector<std::string> lines_of(const std::filesystem::path& p) {
   std::ifstream in(p);
   std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
   for (std::string l; std::getline(in, l);) out.push_back(l);
   return out;
 }
@@ -268,6 +277,144 @@ TEST(CtldTest, TimeLimitsCancelArraysDependenciesAndBadInput) {
 }
 
 // Meter export of everything so far, read back as the reward model reads it.
+// What a Slurm user types, against a live controller: the socket's mode,
+// squeue's default columns and its -t, -u, -j and --json selections, scontrol
+// show job, the singleton and afterany dependencies, the %A %a %u %N %x output
+// patterns, scancel by name and by user, sacct's columns, -s and --json.
+TEST(CtldTest, ClientCommandsSelectShowAndCancelAsSlurmDoes) {
+  CtldCluster c;
+  ASSERT_TRUE(c.start());
+  const std::string d = c.dir().string();
+  struct stat st {};
+  ASSERT_EQ(::stat(c.socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u) << "the socket is for the controller's user and group";
+  const std::string user = ::getpwuid(::getuid())->pw_name;
+
+  // alpha holds one of n1's four H100s; beta needs all four and waits.
+  const std::string sleeper = c.script("sleeper.sh", "#!/bin/sh\nsleep 30\n");
+  const std::string quiet = " --output=/dev/null '";
+  const std::uint64_t alpha = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " -J alpha --gpus=h100:1" + quiet + sleeper + "'"));
+  ASSERT_NE(alpha, 0u);
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(alpha) == "RUNNING"; }));
+  const std::uint64_t beta = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " -J beta --gpus=h100:4" + quiet + sleeper + "'"));
+  ASSERT_NE(beta, 0u);
+  ASSERT_TRUE(CtldCluster::wait_for(10, [&] { return c.state_of(beta) == "PENDING"; }));
+
+  const std::string a = std::to_string(alpha), b = std::to_string(beta);
+  const std::string header =
+      "             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)";
+  const std::vector<std::string> queue = split_lines(run_flotilla("squeue" + c.sock()).out);
+  ASSERT_EQ(queue.size(), 3u) << ::testing::PrintToString(queue);
+  EXPECT_EQ(queue[0], header);
+  EXPECT_EQ(queue[1].substr(0, 18), std::string(18 - a.size(), ' ') + a);
+  EXPECT_NE(queue[1].find("    alpha "), std::string::npos) << queue[1];
+  EXPECT_NE(queue[1].find("  R "), std::string::npos) << queue[1];
+  EXPECT_EQ(queue[1].substr(queue[1].size() - 3), " n1") << queue[1];
+  EXPECT_NE(queue[2].find("     beta "), std::string::npos) << queue[2];
+  EXPECT_NE(queue[2].find(" PD "), std::string::npos) << queue[2];
+  EXPECT_EQ(queue[2].back(), ')') << "a pending job shows its reason: " << queue[2];
+
+  const auto ids_of = [&](const std::string& options) {  // the JOBID column
+    std::vector<std::string> ids;
+    for (const std::string& l :
+         split_lines(run_flotilla("squeue --noheader" + options + c.sock()).out)) {
+      std::istringstream(l) >> ids.emplace_back();
+    }
+    return ids;
+  };
+  EXPECT_EQ(ids_of(" -t PD"), std::vector<std::string>{b});
+  EXPECT_EQ(ids_of(" -t r"), std::vector<std::string>{a});
+  EXPECT_EQ(ids_of(" -u " + user + " -j " + b), std::vector<std::string>{b});
+  EXPECT_TRUE(ids_of(" -u nosuchuser").empty());
+  const Json selected = Json::parse(run_flotilla("squeue --json -j " + a + c.sock()).out);
+  ASSERT_EQ(selected.at("jobs").size(), 1u);
+  EXPECT_EQ(selected.at("jobs")[0].at("name"), "alpha");
+  EXPECT_EQ(run_flotilla("squeue -t BOGUS" + c.sock()).exit_code, 2);
+
+  const CommandOutcome shown = run_flotilla("scontrol show job " + a + c.sock());
+  EXPECT_EQ(shown.exit_code, 0);
+  for (const std::string& field :
+       std::vector<std::string>{"JobId=" + a + " JobName=alpha", "JobState=RUNNING", "NodeList=n1",
+                                "TRES=gres/gpu=1", "UserId=" + user, "WorkDir="}) {
+    EXPECT_NE(shown.out.find(field), std::string::npos) << field << " in\n" << shown.out;
+  }
+  const CommandOutcome unknown = run_flotilla("scontrol show job 999999" + c.sock());
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(std::count(unknown.err.begin(), unknown.err.end(), '\n'), 1) << unknown.err;
+
+  // Two jobs named solo with --dependency=singleton never overlap; afterany
+  // runs after a job that failed; the output patterns name files as Slurm does.
+  const std::string stamp =
+      c.script("stamp.sh", "#!/bin/sh\necho \"start $(date +%s%N)\" >> '" + d +
+                               "/solo.log'\nsleep 0.4\necho \"end $(date +%s%N)\" >> '" + d +
+                               "/solo.log'\n");
+  std::vector<std::uint64_t> solos;
+  for (int i = 0; i < 2; ++i) {
+    solos.push_back(submitted_id(run_flotilla("sbatch" + c.sock() +
+                                              " -J solo --dependency=singleton --gpus=a100:1" +
+                                              quiet + stamp + "'")));
+    ASSERT_NE(solos.back(), 0u);
+  }
+  const std::uint64_t failing =
+      submitted_id(run_flotilla("sbatch" + c.sock() + " --gpus=rtx4090:1" + quiet +
+                                c.script("fail.sh", "#!/bin/sh\nsleep 0.3\nexit 3\n") + "'"));
+  const std::uint64_t after_any = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " --dependency=afterany:" + std::to_string(failing) +
+                   " --gpus=rtx4090:1" + quiet + c.script("ok.sh", "#!/bin/sh\ntrue\n") + "'"));
+  const std::uint64_t array = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " -J pat --array=0-1 --gpus=rtx4090:1 --output='" + d +
+                   "/%A_%a-%u-%N-%x.out' " + c.script("hello.sh", "#!/bin/sh\necho hello\n")));
+  ASSERT_NE(failing, 0u);
+  ASSERT_NE(after_any, 0u);
+  ASSERT_NE(array, 0u);
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] {
+    return c.state_of(solos[1]) == "COMPLETED" && c.state_of(after_any) == "COMPLETED" &&
+           c.state_of(array) != "PENDING" && c.state_of(array) != "RUNNING";
+  })) << c.jobs().dump();
+  const std::vector<std::string> solo_log = lines_of(c.dir() / "solo.log");
+  ASSERT_EQ(solo_log.size(), 4u);
+  EXPECT_EQ(solo_log[0].substr(0, 6), "start ");
+  EXPECT_EQ(solo_log[1].substr(0, 4), "end ") << "the second solo started before the first ended";
+  EXPECT_EQ(c.state_of(failing), "FAILED");
+  for (int task = 0; task < 2; ++task) {
+    const std::filesystem::path out =
+        c.dir() / (std::to_string(array) + "_" + std::to_string(task) + "-" + user + "-n2-pat.out");
+    EXPECT_EQ(lines_of(out), std::vector<std::string>{"hello"}) << out;
+  }
+
+  // scancel -n ends alpha, which lets beta start; scancel -u ends beta.
+  ASSERT_EQ(run_flotilla("scancel -n alpha" + c.sock()).exit_code, 0);
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(beta) == "RUNNING"; }))
+      << c.job(beta).dump();
+  EXPECT_EQ(c.state_of(alpha), "CANCELLED");
+  ASSERT_EQ(run_flotilla("scancel -u " + user + c.sock()).exit_code, 0);
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(beta) == "CANCELLED"; }));
+
+  const std::vector<std::string> acct = split_lines(run_flotilla("sacct" + c.sock()).out);
+  ASSERT_GE(acct.size(), 2u);
+  for (const char* column : {"JobID", "State", "Elapsed", "GPUs", "GPUSeconds", "ExitCode"})
+    EXPECT_NE(acct[0].find(column), std::string::npos) << column << " in " << acct[0];
+  const auto line_of = [&](std::uint64_t id) {
+    for (const std::string& l : acct) {
+      if (l.rfind(std::to_string(id) + " ", 0) == 0) return l;
+    }
+    return std::string();
+  };
+  EXPECT_NE(line_of(failing).find(" FAILED "), std::string::npos) << line_of(failing);
+  EXPECT_NE(line_of(failing).find(" 3:0 "), std::string::npos) << line_of(failing);
+  const Json cancelled = Json::parse(run_flotilla("sacct --json -s CA" + c.sock()).out);
+  std::set<std::uint64_t> cancelled_ids;
+  for (const Json& j : cancelled.at("jobs")) cancelled_ids.insert(j.at("id").get<std::uint64_t>());
+  EXPECT_EQ(cancelled_ids, (std::set<std::uint64_t>{alpha, beta}));
+  const Json done = c.job(after_any);
+  EXPECT_EQ(done.at("state"), "COMPLETED");
+  EXPECT_EQ(done.at("exit_code"), "0:0");
+  EXPECT_EQ(done.at("gpus"), 1);
+  EXPECT_EQ(done.at("gpu_seconds"), done.at("elapsed_s"));
+}
+
 std::vector<MeterRecord> meter_records(const CtldCluster& c, const std::string& name) {
   const std::string file = (c.dir() / name).string();
   const CommandOutcome m =
