@@ -4,13 +4,16 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "executor/inventory.h"
 #include "executor/job_runner.h"
@@ -120,22 +123,52 @@ Status run_agent(const AgentOptions& options) {
     }
   }
   if (Status s = protocol::mpi_send(0, protocol::to_json(reg)); !s) return s;
+  const auto launch = [&](const protocol::Launch& l) -> Status {
+    if (Status s = runner.launch(l, now_ms()); !s) {
+      protocol::JobExit e{.job_id = l.job_id, .run = l.run, .exit_code = 1, .error = s.message()};
+      return protocol::mpi_send(0, protocol::to_json(e));
+    }
+    return Status::ok();
+  };
   std::int64_t next_heartbeat = now_ms() + options.heartbeat.count();
+  // A turn that comes more than a heartbeat interval after the one before
+  // is a stall (SIGSTOP, a paused VM, starvation): the controller may have
+  // marked this node down meanwhile and requeued its jobs, and launches it
+  // posted before that are still to be read here. They are held until the
+  // controller answers the stall (protocol::Stalled); a cancel read
+  // meanwhile drops its job's held launch.
+  std::uint64_t stalls = 0, resumed = 0;
+  std::vector<protocol::Launch> held;
+  auto last_turn = std::chrono::steady_clock::now();
   while (!g_stop) {
     bool busy = false;
+    const auto turn = std::chrono::steady_clock::now();
+    if (turn - last_turn > options.heartbeat) {
+      if (Status s = protocol::mpi_send(0, protocol::to_json(protocol::Stalled{++stalls})); !s)
+        return s;
+    }
+    last_turn = turn;
     while (auto in = protocol::mpi_poll()) {
       busy = true;
       Result<protocol::Message> m = protocol::parse_message(in->text);
       if (!m) continue;  // the controller only sends what it parsed itself
       if (std::holds_alternative<protocol::Shutdown>(*m)) return Status::ok();
-      if (auto* launch = std::get_if<protocol::Launch>(&*m)) {
-        if (Status s = runner.launch(*launch, now_ms()); !s) {
-          protocol::JobExit e{
-              .job_id = launch->job_id, .run = launch->run, .exit_code = 1, .error = s.message()};
-          if (Status sent = protocol::mpi_send(0, protocol::to_json(e)); !sent) return sent;
+      if (auto* l = std::get_if<protocol::Launch>(&*m)) {
+        if (resumed < stalls) {
+          held.push_back(std::move(*l));
+        } else if (Status s = launch(*l); !s) {
+          return s;
         }
       } else if (auto* cancel = std::get_if<protocol::Cancel>(&*m)) {
+        std::erase_if(held, [&](const protocol::Launch& h) { return h.job_id == cancel->job_id; });
         runner.cancel(cancel->job_id, now_ms());
+      } else if (auto* resume = std::get_if<protocol::Resume>(&*m)) {
+        resumed = std::max(resumed, resume->stall);
+        if (resumed < stalls) continue;  // stalled again since: wait for that answer
+        for (const protocol::Launch& h : held) {
+          if (Status s = launch(h); !s) return s;
+        }
+        held.clear();
       } else if (auto* start = std::get_if<protocol::MeterStart>(&*m)) {
         runner.meter_start(*start);
       } else if (auto* end = std::get_if<protocol::MeterEnd>(&*m)) {

@@ -1155,13 +1155,18 @@ void Controller::handle_executor(const protocol::Received& in) {
     // Back after being marked down: anything it still runs was requeued or
     // failed. Cancelled now rather than at its next heartbeat: a launch sent
     // before the mark-down may reach it only now, and this cancel, sent
-    // after it, is read after it.
+    // after it, is read after it (and before the Resume that a stalled
+    // executor waits for before it starts what it read).
     live.up = true;
     live.reason.clear();
     for (std::uint64_t id : live.lost) send(in.rank, protocol::to_json(protocol::Cancel{id}));
     live.lost.clear();
     scheduler_->node_up(static_cast<std::uint32_t>(node));
     dirty_ = true;
+  }
+  if (const auto* s = std::get_if<protocol::Stalled>(&*m)) {
+    send(in.rank, protocol::to_json(protocol::Resume{s->stall}));
+    return;
   }
   if (const auto* hb = std::get_if<protocol::Heartbeat>(&*m)) {
     for (std::uint64_t id : hb->running) {

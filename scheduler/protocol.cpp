@@ -291,6 +291,12 @@ Json to_json(const MeterEnd& m) {
 Json to_json(const MeterReport& m) {
   return {{"type", "meter_report"}, {"job_id", m.job_id}, {"run", m.run}, {"energy_j", m.energy_j}};
 }
+Json to_json(const Stalled& m) {
+  return {{"type", "stalled"}, {"stall", m.stall}};
+}
+Json to_json(const Resume& m) {
+  return {{"type", "resume"}, {"stall", m.stall}};
+}
 Json to_json(const Shutdown&) {
   return {{"type", "shutdown"}};
 }
@@ -378,6 +384,14 @@ Result<Message> parse_message(std::string_view text) {
     // Only a measured figure is reported; read as 0 it would be a false one.
     if (!j.contains("energy_j")) in.fail("energy_j");
     in.get("energy_j", m.energy_j);
+    out = m;
+  } else if (type == "stalled") {
+    Stalled m;
+    in.get("stall", m.stall);
+    out = m;
+  } else if (type == "resume") {
+    Resume m;
+    in.get("stall", m.stall);
     out = m;
   } else if (type == "shutdown") {
     out = Shutdown{};

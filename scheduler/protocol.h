@@ -10,7 +10,7 @@
 // Controller <-> executors (MPI, communicator MPI_COMM_WORLD, tag kMpiTag):
 // one JSON object per MPI message, {"type": ..., ...}; the types and their
 // fields are the structs below (Register, Heartbeat, Launch, Cancel, JobExit,
-// MeterStart, MeterEnd, MeterReport, Shutdown).
+// MeterStart, MeterEnd, MeterReport, Stalled, Resume, Shutdown).
 #pragma once
 
 #include <cstdint>
@@ -160,6 +160,19 @@ struct MeterReport {
   std::uint32_t run = 0;
   std::uint64_t energy_j = 0;
 };
+// Executor -> controller: it stood still (stopped, starved) for longer than
+// a heartbeat interval, long enough to have been marked down meanwhile. A
+// launch it reads from now on may be stale, so it holds them until the
+// controller answers this stall (the executor's count of them) with Resume.
+struct Stalled {
+  std::uint64_t stall = 0;
+};
+// Controller -> executor, the answer to Stalled. It comes after the cancels
+// of whatever the node lost while it was marked down, and MPI delivers it
+// after them: a held launch of a lost job is dropped, never started.
+struct Resume {
+  std::uint64_t stall = 0;
+};
 struct Shutdown {};
 
 Json to_json(const Register& m);
@@ -170,10 +183,12 @@ Json to_json(const JobExit& m);
 Json to_json(const MeterStart& m);
 Json to_json(const MeterEnd& m);
 Json to_json(const MeterReport& m);
+Json to_json(const Stalled& m);
+Json to_json(const Resume& m);
 Json to_json(const Shutdown& m);
 // Parses any of the above; errors say which field is wrong.
 using Message = std::variant<Register, Heartbeat, Launch, Cancel, JobExit, MeterStart, MeterEnd,
-                             MeterReport, Shutdown>;
+                             MeterReport, Stalled, Resume, Shutdown>;
 Result<Message> parse_message(std::string_view text);
 
 // MPI transport: blocking send (executors to the controller, which always

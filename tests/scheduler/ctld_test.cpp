@@ -869,6 +869,48 @@ TEST(CtldTest, ALaunchToAStoppedExecutorStallsNothingElse) {
             std::vector<std::string>{std::to_string(big_id) + " " + std::to_string(big.size())});
 }
 
+// n3's executor is stopped while a job is launched to it and marked down
+// before it reads the launch, so the job ends as NODE_FAIL. Continued, the
+// executor reports its stall and holds what it reads until the controller
+// answers, and the answer comes after the cancel of the lost job: the stale
+// launch never starts. A job launched there afterwards runs.
+TEST(CtldTest, ALaunchReadAfterItsNodeWasMarkedDownNeverStarts) {
+  CtldCluster c;
+  ASSERT_TRUE(c.start(/*heartbeat_timeout_s=*/2, /*heartbeat_interval_ms=*/200));
+  const std::string d = c.dir().string();
+  const std::string parent =
+      c.script("parent.sh", "#!/bin/sh\necho $PPID > '" + d + "/executor.pid'\n");
+  const std::uint64_t first = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " --gpus=a100:1 --output=/dev/null '" + parent + "'"));
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(first) == "COMPLETED"; }))
+      << c.job(first).dump();
+  const auto pid_line = lines_of(c.dir() / "executor.pid");
+  ASSERT_EQ(pid_line.size(), 1u);
+  Continue executor{std::stoi(pid_line[0])};
+  ASSERT_EQ(::kill(executor.pid, SIGSTOP), 0);
+
+  // The executor creates a job's output file as it launches it, before the
+  // script runs: the file shows that a launch started, however soon a
+  // cancel came after.
+  const std::string opts = " --gpus=a100:1 --output='" + d + "/out.%j' '" +
+                           c.script("quick.sh", "#!/bin/sh\ntrue\n") + "'";
+  const std::uint64_t stale = submitted_id(run_flotilla("sbatch" + c.sock() + opts));
+  ASSERT_NE(stale, 0u);
+  const bool lost = CtldCluster::wait_for(20, [&] { return c.state_of(stale) == "NODE_FAIL"; });
+  ::kill(executor.pid, SIGCONT);
+  ASSERT_TRUE(lost) << c.job(stale).dump();
+  ASSERT_TRUE(CtldCluster::wait_for(20, [&] { return c.node("n3").at("state") == "idle"; }))
+      << c.node("n3").dump();
+
+  const std::uint64_t later = submitted_id(run_flotilla("sbatch" + c.sock() + opts));
+  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(later) == "COMPLETED"; }))
+      << c.job(later).dump();
+  EXPECT_TRUE(std::filesystem::exists(c.dir() / ("out." + std::to_string(later))));
+  EXPECT_FALSE(std::filesystem::exists(c.dir() / ("out." + std::to_string(stale))))
+      << "the launch read after the node was marked down started";
+  EXPECT_EQ(c.state_of(stale), "NODE_FAIL");
+}
+
 // NVML's energy counters, through the stand-in library that takes the
 // driver's place (tests/executor/fake_nvml.cpp; CI machines have no NVIDIA
 // driver), found first on LD_LIBRARY_PATH by every executor. GPU g's counter

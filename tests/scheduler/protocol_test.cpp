@@ -67,6 +67,19 @@ TEST(Protocol, MeterMessagesRoundTripAndAReportNeedsItsEnergy) {
   EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"gpus\"");
 }
 
+// A stall and the controller's answer name the same stall.
+TEST(Protocol, StalledAndResumeRoundTrip) {
+  Result<Message> back = parse_message(to_json(Stalled{3}).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<Stalled>(*back).stall, 3u);
+  back = parse_message(to_json(Resume{3}).dump());
+  ASSERT_TRUE(back) << back.message();
+  EXPECT_EQ(std::get<Resume>(*back).stall, 3u);
+  Json bad = to_json(Resume{3});
+  bad["stall"] = "three";
+  EXPECT_EQ(parse_message(bad.dump()).message(), "malformed message: bad field \"stall\"");
+}
+
 TEST(Protocol, RegistrationsCarryAProbeSummaryOnlyWhereOneWasRead) {
   Register r{.hostname = "gpu-node-7", .gpu_source = "nvml"};
   Json j = to_json(r);
