@@ -1,4 +1,4 @@
-// The executor's jobs: starts batch scripts (fork/exec through the script's
+// The executor's jobs: starts batch scripts (clone/exec through the script's
 // shebang, in the submit directory, with the environment, stdout/stderr files
 // and process group the controller asked for), enforces time limits and
 // cancels (SIGTERM, grace, SIGKILL to the whole process group, --signal warnings

@@ -1,4 +1,4 @@
-// JobRunner: real fork/exec of batch scripts, their environment and output
+// JobRunner: real clone/exec of batch scripts, their environment and output
 // files, time limits and cancels with real signals, launch failures, and the
 // energy of a job's GPUs from NVML (the stand-in of fake_nvml.cpp: CI machines
 // have no NVIDIA driver).
