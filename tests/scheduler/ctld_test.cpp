@@ -808,6 +808,25 @@ struct Continue {
   }
 };
 
+// The pid of the executor that runs n3's jobs (local-test.toml's A100 node):
+// a job there writes its parent's pid. 0, after a test failure, if it did not.
+pid_t a100_executor(const CtldCluster& c) {
+  const std::string parent =
+      c.script("parent.sh", "#!/bin/sh\necho $PPID > '" + c.dir().string() + "/executor.pid'\n");
+  const std::uint64_t id = submitted_id(
+      run_flotilla("sbatch" + c.sock() + " --gpus=a100:1 --output=/dev/null '" + parent + "'"));
+  if (!CtldCluster::wait_for(30, [&] { return c.state_of(id) == "COMPLETED"; })) {
+    ADD_FAILURE() << c.job(id).dump();
+    return 0;
+  }
+  const auto pid_line = lines_of(c.dir() / "executor.pid");
+  if (pid_line.size() != 1) {
+    ADD_FAILURE() << "no executor pid from job " << id;
+    return 0;
+  }
+  return std::stoi(pid_line[0]);
+}
+
 // n3's executor is stopped (SIGSTOP) but not yet marked down (the heartbeat
 // timeout is a minute) when the controller launches a job of a megabyte on
 // it, far above any MPI eager limit: a blocking send would wait for the
@@ -817,15 +836,8 @@ TEST(CtldTest, ALaunchToAStoppedExecutorStallsNothingElse) {
   CtldCluster c;
   ASSERT_TRUE(c.start(/*heartbeat_timeout_s=*/60));
   const std::string d = c.dir().string();
-  const std::string parent =
-      c.script("parent.sh", "#!/bin/sh\necho $PPID > '" + d + "/executor.pid'\n");
-  const std::uint64_t first = submitted_id(
-      run_flotilla("sbatch" + c.sock() + " --gpus=a100:1 --output=/dev/null '" + parent + "'"));
-  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(first) == "COMPLETED"; }))
-      << c.job(first).dump();
-  const auto pid_line = lines_of(c.dir() / "executor.pid");
-  ASSERT_EQ(pid_line.size(), 1u);
-  Continue executor{std::stoi(pid_line[0])};
+  Continue executor{a100_executor(c)};
+  ASSERT_GT(executor.pid, 0);
   ASSERT_EQ(::kill(executor.pid, SIGSTOP), 0);
 
   std::string big = "#!/bin/sh\n";
@@ -878,15 +890,8 @@ TEST(CtldTest, ALaunchReadAfterItsNodeWasMarkedDownNeverStarts) {
   CtldCluster c;
   ASSERT_TRUE(c.start(/*heartbeat_timeout_s=*/2, /*heartbeat_interval_ms=*/200));
   const std::string d = c.dir().string();
-  const std::string parent =
-      c.script("parent.sh", "#!/bin/sh\necho $PPID > '" + d + "/executor.pid'\n");
-  const std::uint64_t first = submitted_id(
-      run_flotilla("sbatch" + c.sock() + " --gpus=a100:1 --output=/dev/null '" + parent + "'"));
-  ASSERT_TRUE(CtldCluster::wait_for(30, [&] { return c.state_of(first) == "COMPLETED"; }))
-      << c.job(first).dump();
-  const auto pid_line = lines_of(c.dir() / "executor.pid");
-  ASSERT_EQ(pid_line.size(), 1u);
-  Continue executor{std::stoi(pid_line[0])};
+  Continue executor{a100_executor(c)};
+  ASSERT_GT(executor.pid, 0);
   ASSERT_EQ(::kill(executor.pid, SIGSTOP), 0);
 
   // The executor creates a job's output file as it launches it, before the
