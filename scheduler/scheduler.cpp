@@ -271,8 +271,7 @@ const std::vector<Start>& Scheduler::schedule(Seconds now) {
   // per free GPU but for shares) before it begins: a burst of starts, a full
   // queue meeting an idle fleet, otherwise copies the running slots and
   // rehashes their index over and over.
-  const std::size_t can_start =
-      std::min<std::size_t>(queue_.size() - gone_, state_.free_whole_gpus());
+  const std::size_t can_start = std::min<std::size_t>(queued(), state_.free_whole_gpus());
   reserve_geometric(started_, can_start);
   reserve_geometric(running_,
                     running_.size() + can_start - std::min(can_start, free_slots_.size()));
